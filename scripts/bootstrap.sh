@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian 12 machine (as root) to run and test motcua-kiosk:
+# install the Debian packages the project needs when they are missing, then
+# create the virtual environment .venv and install the project into it.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  # Python 3.11 with venv and headers (Debian 12's python3 is 3.11)
+  python3 python3-venv python3-dev build-essential pkg-config
+  # pyscard builds from source against PC/SC lite; pcscd is the daemon
+  swig libpcsclite-dev pcscd
+  # Kivy renders offscreen through Mesa (EGL/GLES2), no X server needed
+  libgl1-mesa-dri libegl1 libgles2 libmtdev1
+  # OCR (issue 4 deepens it; installed from the start so the image is stable)
+  tesseract-ocr tesseract-ocr-vie
+  # fonts with Vietnamese coverage (the kiosk ships its own copy in assets/)
+  fonts-dejavu-core
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-}
+if [[ -z "$PY" ]]; then
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY=$cand; break
+    fi
+  done
+fi
+if [[ -z "$PY" ]]; then
+  echo "bootstrap: Python 3.11 not found (Debian 12 ships it as python3)" >&2
+  exit 1
+fi
+
+stamp=.venv/.installed
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv .venv
+fi
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+  .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+  .venv/bin/python -m pip install -q -e '.[test]'
+  touch "$stamp"
+fi
