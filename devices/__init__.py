@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Hardware behind small interfaces (card reader, camera, printer), each with a simulator."""

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Kivy screens and widgets of the kiosk: thin views over kiosk.session, no business rules, no I/O."""

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Simulated devices that speak the real protocols: APDUs, camera frames, ESC/POS bytes."""
