@@ -1,0 +1,1061 @@
+"""The kiosk's configuration: a TOML file plus ``KIOSK_<SECTION>_<KEY>`` overrides, checked
+against one declared schema and turned into frozen dataclasses.
+
+``SCHEMA`` is data: per section, per key, its type, default (or REQUIRED), allowed values and a
+one-line description. The validator, ``describe_schema()``, the environment variable names and
+the dataclasses' constructor calls all come from it (tests check that the dataclasses' fields
+match it). Validation never stops at the first problem: every problem in the file and in the
+environment becomes one ``ConfigIssue``, a single line that names the file (or the variable),
+the key, what is wrong and what is allowed::
+
+    config/kiosk.toml: [kiosk] idle_timeout_s: expected an integer, got "abc" (allowed: ...)
+    env KIOSK_PRINTER_PORT: [printer] port: 70000 is out of range (allowed: ...)
+
+Relative paths in the file are taken from the folder that holds the file; relative paths in
+environment variables from the current folder. Every path in the result is absolute.
+
+Exceptions::
+
+    KioskError                  (kiosk/errors.py)
+     └── ConfigError            the file or an override is wrong; ``issues`` lists every problem
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from kiosk import paths
+from kiosk.errors import KioskError
+
+ENV_PREFIX: Final = "KIOSK_"
+ENV_CONFIG: Final = "KIOSK_CONFIG"  # names the config file; not a setting
+ENV_TEST_PREFIX: Final = "KIOSK_TEST_"  # reserved for the test suite; ignored here
+
+# ---------------------------------------------------------------------------------------------
+# The settings objects (one per section; field names and types follow SCHEMA)
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """[kiosk]: who this kiosk is and how its screen behaves."""
+
+    id: str
+    agency_name: str
+    agency_code: str
+    language: str
+    data_dir: Path
+    orientation: str
+    fullscreen: bool
+    touch: bool
+    idle_timeout_s: int
+    idle_warning_s: int
+    large_text: bool
+    high_contrast: bool
+
+
+@dataclass(frozen=True)
+class BackofficeSettings:
+    """[backoffice]: where dossiers go; ``url == ""`` means the local stand-in."""
+
+    url: str
+    token: str
+    timeout_s: float
+    ca_file: Path | None
+
+
+@dataclass(frozen=True)
+class CardReaderSettings:
+    """[card_reader]: the chip reader, real (PC/SC) or simulated."""
+
+    mode: str
+    reader: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """[camera]: the document camera, real (OpenCV) or simulated (plays images)."""
+
+    mode: str
+    device: int
+    width: int
+    height: int
+    frames: Path | None
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    """[printer]: the receipt printer (ESC/POS) and how to reach it."""
+
+    mode: str
+    host: str
+    port: int
+    usb_vendor_id: int
+    usb_product_id: int
+    serial_device: str
+    width_mm: int
+    timeout_s: float
+    out_dir: Path | None
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """[catalog]: where the procedures (TTHC) and the public holidays are."""
+
+    procedures_dir: Path
+    holidays_file: Path
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """The whole configuration; ``source`` is the absolute path of the file it came from."""
+
+    kiosk: KioskSettings
+    backoffice: BackofficeSettings
+    card_reader: CardReaderSettings
+    camera: CameraSettings
+    printer: PrinterSettings
+    catalog: CatalogSettings
+    source: Path
+
+
+# ---------------------------------------------------------------------------------------------
+# Issues and the error
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem: ``where`` is the file as given or ``env VARIABLE``; ``fix`` says what is
+    allowed (or which keys exist). ``str()`` is exactly one line."""
+
+    where: str
+    problem: str
+    fix: str = ""
+    section: str | None = None
+    key: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def location(self) -> str:
+        """``[section] key``, ``[section]``, ``key`` (top level), ``line L, column C`` or ""."""
+        if self.section is not None and self.key is not None:
+            return f"[{self.section}] {self.key}"
+        if self.section is not None:
+            return f"[{self.section}]"
+        if self.key is not None:
+            return self.key
+        if self.line is not None:
+            return f"line {self.line}, column {self.column}"
+        return ""
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.location:
+            parts.append(self.location)
+        text = ": ".join([*parts, self.problem])
+        text = f"{text} ({self.fix})" if self.fix else text
+        return " ".join(text.splitlines())  # one line, whatever a message contained
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for ``kiosk config check --json``."""
+        return {
+            "where": self.where,
+            "section": self.section,
+            "key": self.key,
+            "line": self.line,
+            "column": self.column,
+            "problem": self.problem,
+            "fix": self.fix,
+            "message": str(self),
+        }
+
+
+class ConfigError(KioskError):
+    """The configuration is wrong; ``issues`` holds every problem found, in order."""
+
+    msgid = "This kiosk is not set up correctly. Please ask the staff at the counter for help."
+
+    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+        self.issues: list[ConfigIssue] = list(issues)
+        count = len(self.issues)
+        head = f"invalid configuration ({count} problem{'' if count == 1 else 's'})"
+        super().__init__("\n".join([f"{head}:", *(str(issue) for issue in self.issues)]))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.issues,))
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+
+
+class Kind(Enum):
+    """A key's type; the value is the name shown in ``describe_schema()``."""
+
+    STR = "string"
+    INT = "integer"
+    FLOAT = "number"
+    BOOL = "boolean"
+    PATH = "path"
+    OPTIONAL_PATH = "optional path"
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final = _Required()
+
+Check = Callable[[Any], "str | None"]  # a validated value → the problem, or None when fine
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key: ``default`` is written as in TOML (paths relative to the config file's folder)
+    and is validated like a value from the file."""
+
+    name: str
+    kind: Kind
+    description: str
+    default: object = REQUIRED
+    choices: tuple[object, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed_text: str = ""  # replaces the generated description of the allowed values
+    check: Check | None = None
+    secret: bool = False  # never echo the value in a message
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def allowed(self, from_env: bool = False) -> str:
+        """What values are allowed, in words."""
+        if self.allowed_text:
+            return self.allowed_text
+        if self.choices:
+            return "one of " + ", ".join(_literal(c) for c in self.choices)
+        if self.kind is Kind.BOOL:
+            return "true or false, or 1/0, yes/no" if from_env else "true or false, without quotes"
+        if self.kind in (Kind.INT, Kind.FLOAT):
+            noun = "whole number" if self.kind is Kind.INT else "number"
+            if self.minimum is not None and self.maximum is not None:
+                return f"{noun} from {self.minimum:g} to {self.maximum:g}"
+            if self.minimum is not None:
+                return f"{noun}, at least {self.minimum:g}"
+            return noun
+        if self.kind in (Kind.PATH, Kind.OPTIONAL_PATH):
+            base = "the current folder" if from_env else "the config file's folder"
+            text = f"a file or folder path, relative to {base} unless absolute"
+            return text + ('; "" for none' if self.kind is Kind.OPTIONAL_PATH else "")
+        return "any single-line text"
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One ``[section]``: its keys, in the order of the dataclass fields."""
+
+    name: str
+    settings: type
+    description: str
+    keys: tuple[KeySpec, ...]
+
+    def key(self, name: str) -> KeySpec | None:
+        return next((spec for spec in self.keys if spec.name == name), None)
+
+    @property
+    def key_names(self) -> list[str]:
+        return [spec.name for spec in self.keys]
+
+
+def _literal(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _pattern(regex: str, what: str) -> Check:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str | None:
+        return None if compiled.fullmatch(value) else f"{_show(value)} is not {what}"
+
+    return check
+
+
+def _not_blank(value: str) -> str | None:
+    return "must not be blank" if not value.strip() else None
+
+
+def _check_url(value: str) -> str | None:
+    if value == "":
+        return None
+    shown = _show(value)
+    if any(ch.isspace() for ch in value):
+        return f"{shown} contains spaces"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:  # a bad port or IPv6 literal
+        return f"{shown} is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"{shown} is not an http:// or https:// URL"
+    if not parts.hostname:
+        return f"{shown} has no host name"
+    if parts.username is not None or parts.password is not None:
+        return "contains a user name or password; put the credential in [backoffice] token"
+    if parts.query or parts.fragment:
+        return f"{shown} has a query or fragment; give only the base address"
+    if port == 0:
+        return f"{shown} has port 0"
+    return None
+
+
+def _check_token(value: str) -> str | None:
+    return "contains spaces" if any(ch.isspace() for ch in value) else None
+
+
+def _check_host(value: str) -> str | None:
+    if "://" in value or "/" in value:
+        return f"{_show(value)} looks like a URL; give only the host name or IP address"
+    if any(ch.isspace() for ch in value):
+        return f"{_show(value)} contains spaces"
+    return None
+
+
+_NAME_REGEX: Final = r"[A-Za-z0-9._-]{1,64}"
+_NAME_ALLOWED: Final = "1 to 64 characters from A-Z a-z 0-9 . _ -"
+
+SCHEMA: Final[tuple[SectionSpec, ...]] = (
+    SectionSpec(
+        "kiosk",
+        KioskSettings,
+        "who this kiosk is and how its screen behaves",
+        (
+            KeySpec(
+                "id",
+                Kind.STR,
+                'a kiosk identifier such as "KIOSK-01"',
+                allowed_text=_NAME_ALLOWED,
+                check=_pattern(_NAME_REGEX, "a valid kiosk id"),
+            ),
+            KeySpec(
+                "agency_name",
+                Kind.STR,
+                "the receiving agency's name as printed on receipts",
+                allowed_text="any single-line text, not blank",
+                check=_not_blank,
+            ),
+            KeySpec(
+                "agency_code",
+                Kind.STR,
+                "the receiving agency's QCVN 102:2016 code, the start of every dossier code",
+                allowed_text="a QCVN 102:2016 agency code like 000.00.08.H21",
+                check=_pattern(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", "a QCVN 102:2016 agency code"),
+            ),
+            KeySpec("language", Kind.STR, "the language a session starts in", "vi", ("vi", "en")),
+            KeySpec(
+                "data_dir",
+                Kind.PATH,
+                "where the kiosk keeps its outbox, logs and working files",
+                "../var",
+            ),
+            KeySpec(
+                "orientation",
+                Kind.STR,
+                "how the screen is mounted",
+                "portrait",
+                ("portrait", "landscape"),
+            ),
+            KeySpec("fullscreen", Kind.BOOL, "fill the whole screen, no window frame", True),
+            KeySpec("touch", Kind.BOOL, "a touch screen: hide the mouse cursor", True),
+            KeySpec(
+                "idle_timeout_s",
+                Kind.INT,
+                "seconds without a touch before a session ends and is wiped",
+                90,
+                minimum=30,
+                maximum=600,
+            ),
+            KeySpec(
+                "idle_warning_s",
+                Kind.INT,
+                "the last seconds of idle_timeout_s that show a warning with a continue button",
+                20,
+                minimum=5,
+                maximum=60,
+                allowed_text="whole number from 5 to 60, less than idle_timeout_s",
+            ),
+            KeySpec("large_text", Kind.BOOL, "start sessions with large text", False),
+            KeySpec("high_contrast", Kind.BOOL, "start sessions in high contrast", False),
+        ),
+    ),
+    SectionSpec(
+        "backoffice",
+        BackofficeSettings,
+        "the back-office API that receives dossiers",
+        (
+            KeySpec(
+                "url",
+                Kind.STR,
+                'the back office\'s base URL; "" runs the local stand-in',
+                "",
+                allowed_text='"" (the local stand-in) or an http:// or https:// URL',
+                check=_check_url,
+            ),
+            KeySpec(
+                "token",
+                Kind.STR,
+                "this kiosk's credential for the back office (better set by environment)",
+                "",
+                allowed_text='text without spaces; "" for none',
+                check=_check_token,
+                secret=True,
+            ),
+            KeySpec(
+                "timeout_s",
+                Kind.FLOAT,
+                "seconds to wait for the back office to answer",
+                10.0,
+                minimum=1,
+                maximum=120,
+            ),
+            KeySpec(
+                "ca_file",
+                Kind.OPTIONAL_PATH,
+                'a PEM file of CA certificates to trust for https; "" uses the system\'s',
+                "",
+            ),
+        ),
+    ),
+    SectionSpec(
+        "card_reader",
+        CardReaderSettings,
+        "the chip reader for the CCCD / Căn cước card",
+        (
+            KeySpec(
+                "mode",
+                Kind.STR,
+                "a simulated card, or a real PC/SC reader",
+                "simulated",
+                ("simulated", "pcsc"),
+            ),
+            KeySpec(
+                "reader",
+                Kind.STR,
+                'part of the PC/SC reader\'s name to use; "" takes the first reader',
+                "",
+            ),
+            KeySpec(
+                "profile",
+                Kind.STR,
+                "which simulated card the simulated reader holds",
+                "demo",
+                allowed_text=_NAME_ALLOWED,
+                check=_pattern(_NAME_REGEX, "a valid profile name"),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "camera",
+        CameraSettings,
+        "the document camera",
+        (
+            KeySpec(
+                "mode",
+                Kind.STR,
+                "a simulated camera that plays images, or a real one through OpenCV",
+                "simulated",
+                ("simulated", "opencv"),
+            ),
+            KeySpec("device", Kind.INT, "the OpenCV camera index", 0, minimum=0),
+            KeySpec(
+                "width",
+                Kind.INT,
+                "the frame width to ask for, in pixels",
+                1920,
+                minimum=320,
+                maximum=8000,
+            ),
+            KeySpec(
+                "height",
+                Kind.INT,
+                "the frame height to ask for, in pixels",
+                1080,
+                minimum=240,
+                maximum=8000,
+            ),
+            KeySpec(
+                "frames",
+                Kind.OPTIONAL_PATH,
+                'an image file or folder for the simulated camera; "" uses assets/samples',
+                "",
+            ),
+        ),
+    ),
+    SectionSpec(
+        "printer",
+        PrinterSettings,
+        "the receipt printer (ESC/POS)",
+        (
+            KeySpec(
+                "mode",
+                Kind.STR,
+                "simulated (a virtual printer on host:port), network, usb, serial, or none",
+                "simulated",
+                ("simulated", "network", "usb", "serial", "none"),
+            ),
+            KeySpec(
+                "host",
+                Kind.STR,
+                "the printer's host name or IP address (network; simulated listens there)",
+                "127.0.0.1",
+                allowed_text="a host name or IP address",
+                check=_check_host,
+            ),
+            KeySpec(
+                "port",
+                Kind.INT,
+                "the printer's TCP port (network; simulated listens there, 0 = a free port)",
+                9100,
+                minimum=0,
+                maximum=65535,
+            ),
+            KeySpec(
+                "usb_vendor_id",
+                Kind.INT,
+                "the USB vendor id (usb), e.g. 0x04b8",
+                0,
+                minimum=0,
+                maximum=0xFFFF,
+                allowed_text="whole number from 0 to 65535, e.g. 0x04b8 (0 = not set)",
+            ),
+            KeySpec(
+                "usb_product_id",
+                Kind.INT,
+                "the USB product id (usb), e.g. 0x0e15",
+                0,
+                minimum=0,
+                maximum=0xFFFF,
+                allowed_text="whole number from 0 to 65535, e.g. 0x0e15 (0 = not set)",
+            ),
+            KeySpec(
+                "serial_device",
+                Kind.STR,
+                "the serial device (serial), e.g. /dev/ttyUSB0",
+                "",
+                allowed_text='a device path such as /dev/ttyUSB0; "" = not set',
+            ),
+            KeySpec("width_mm", Kind.INT, "the paper width in millimetres", 80, (58, 80)),
+            KeySpec(
+                "timeout_s",
+                Kind.FLOAT,
+                "seconds to wait for the printer",
+                3.0,
+                minimum=0.2,
+                maximum=30,
+            ),
+            KeySpec(
+                "out_dir",
+                Kind.OPTIONAL_PATH,
+                'where the simulated printer writes its PNGs; "" = data_dir/printer',
+                "",
+            ),
+        ),
+    ),
+    SectionSpec(
+        "catalog",
+        CatalogSettings,
+        "the administrative procedures (TTHC) and the public holidays",
+        (
+            KeySpec(
+                "procedures_dir",
+                Kind.PATH,
+                "the folder of procedure files (*.json)",
+                "procedures",
+            ),
+            KeySpec(
+                "holidays_file",
+                Kind.PATH,
+                "the public holidays, skipped when counting working days",
+                "holidays.toml",
+            ),
+        ),
+    ),
+)
+
+_SECTIONS: Final = {section.name: section for section in SCHEMA}
+
+
+def env_var_name(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``."""
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+def _env_map() -> dict[str, tuple[SectionSpec, KeySpec]]:
+    table: dict[str, tuple[SectionSpec, KeySpec]] = {}
+    for section in SCHEMA:
+        for spec in section.keys:
+            name = env_var_name(section.name, spec.name)
+            if name in table or name == ENV_CONFIG or name.startswith(ENV_TEST_PREFIX):
+                raise RuntimeError(f"config schema: {name} is ambiguous")
+            table[name] = (section, spec)
+    return table
+
+
+_ENV_VARS: Final = _env_map()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking one value
+
+
+def _show(value: object, secret: bool = False) -> str:
+    """A value as the operator wrote it, short; secrets are never shown."""
+    if secret:
+        return "a hidden value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return json.dumps(text, ensure_ascii=False)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, datetime | date | time):
+        return f"a date/time ({value.isoformat()})"
+    return type(value).__name__
+
+
+_EXPECTED: Final = {
+    Kind.STR: "text in quotes",
+    Kind.INT: "an integer",
+    Kind.FLOAT: "a number",
+    Kind.BOOL: "true or false",
+    Kind.PATH: "a path in quotes",
+    Kind.OPTIONAL_PATH: "a path in quotes",
+}
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def _resolve(text: str, base: Path) -> Path:
+    path = Path(text).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def _validate(spec: KeySpec, raw: object, base: Path) -> tuple[Any, str | None]:
+    """A TOML-typed value → (the setting's value, None) or (None, the problem)."""
+    shown = _show(raw, spec.secret)
+    wrong_type = f"expected {_EXPECTED[spec.kind]}, got {shown}"
+    value: Any
+    if spec.kind is Kind.BOOL:
+        if not isinstance(raw, bool):
+            return None, wrong_type
+        value = raw
+    elif spec.kind is Kind.INT:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            return None, wrong_type
+        value = raw
+    elif spec.kind is Kind.FLOAT:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            return None, wrong_type
+        if not math.isfinite(raw):
+            return None, f"{shown} is not a finite number"
+        value = float(raw)
+    else:  # text and paths
+        if not isinstance(raw, str):
+            return None, wrong_type
+        if _has_control(raw):
+            return None, "contains a control character such as a line break or a tab"
+        if spec.kind is Kind.STR:
+            value = unicodedata.normalize("NFC", raw)
+        elif raw == "":
+            if spec.kind is Kind.PATH:
+                return None, "the path is empty"
+            value = None
+        else:
+            try:
+                value = _resolve(raw, base)
+            except RuntimeError as exc:  # "~" with no home folder
+                return None, f"{shown} cannot be resolved ({exc})"
+    if spec.choices and value not in spec.choices:
+        return None, f"{shown} is not one of the allowed values"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = spec.minimum, spec.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            return None, f"{shown} is out of range"
+    if spec.check is not None and value is not None:
+        problem = spec.check(value)
+        if problem:
+            return None, problem
+    return value, None
+
+
+_TRUE: Final = {"true", "1", "yes", "on"}
+_FALSE: Final = {"false", "0", "no", "off"}
+_INT_TEXT: Final = re.compile(r"[+-]?(?:0[xX](?P<hex>[0-9A-Fa-f]+)|(?P<dec>[0-9]+))")
+
+
+def _parse_env(spec: KeySpec, text: str) -> tuple[object, str | None]:
+    """An environment string → a TOML-typed value, or the problem."""
+    shown = _show(text, spec.secret)
+    stripped = text.strip()
+    if spec.kind is Kind.BOOL:
+        if stripped.lower() in _TRUE:
+            return True, None
+        if stripped.lower() in _FALSE:
+            return False, None
+        return None, f"expected true/false, 1/0 or yes/no, got {shown}"
+    if spec.kind is Kind.INT:
+        match = _INT_TEXT.fullmatch(stripped)
+        if not match:
+            return None, f"expected an integer, got {shown}"
+        number = int(match["hex"], 16) if match["hex"] else int(match["dec"], 10)
+        return (-number if stripped.startswith("-") else number), None
+    if spec.kind is Kind.FLOAT:
+        try:
+            return float(stripped), None
+        except ValueError:
+            return None, f"expected a number, got {shown}"
+    return text, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+
+
+_TOML_POSITION: Final = re.compile(
+    r"^(?P<msg>.*?)\s*\((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
+)
+_TOML_FIX: Final = (
+    "TOML: key = value, text in double quotes, [section] headers; see https://toml.io"
+)
+
+
+def _read_toml(path: Path, where: str, issues: list[ConfigIssue]) -> dict[str, Any] | None:
+    """The file's tables, or None after recording why it could not be read."""
+    fix = f"a readable TOML config file; pass its path or set {ENV_CONFIG}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        issues.append(ConfigIssue(where, "file not found", fix))
+        return None
+    except IsADirectoryError:
+        issues.append(ConfigIssue(where, "is a folder, not a file", fix))
+        return None
+    except PermissionError:
+        issues.append(ConfigIssue(where, "cannot read the file: permission denied", fix))
+        return None
+    except OSError as exc:
+        issues.append(ConfigIssue(where, f"cannot read the file: {exc.strerror or exc}", fix))
+        return None
+    try:
+        text = data.decode("utf-8-sig")  # tolerate the BOM some Windows editors write
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (bad byte at offset {exc.start})"
+        issues.append(ConfigIssue(where, problem, "save the file as UTF-8"))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.match(message)
+        line = column = None
+        if match:
+            message = match["msg"]
+            if match["line"]:
+                line, column = int(match["line"]), int(match["col"])
+        if line is None:  # "at end of document": point at the end
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+        issue = ConfigIssue(
+            where, f"TOML syntax error: {message}", _TOML_FIX, line=line, column=column
+        )
+        issues.append(issue)
+        return None
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str | None:
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not found:
+        found = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _suggest_env(var: str) -> str | None:
+    """The known variable an unknown ``KIOSK_*`` name was probably meant to be."""
+    rest = var[len(ENV_PREFIX) :]
+    for section in SCHEMA:
+        head = f"{section.name.upper()}_"
+        if rest.startswith(head):  # the section is right: compare the key only
+            close = _suggest(rest[len(head) :].lower(), section.key_names)
+            return env_var_name(section.name, close) if close else None
+    close = _suggest(rest, [name[len(ENV_PREFIX) :] for name in _ENV_VARS])
+    return ENV_PREFIX + close if close else None
+
+
+def _file_structure_issues(data: dict[str, Any], where: str, issues: list[ConfigIssue]) -> None:
+    """Unknown sections, top-level keys outside any section, and sections that are not tables."""
+    known_sections = ", ".join(_SECTIONS)
+    for name, value in data.items():
+        if name in _SECTIONS:
+            if not isinstance(value, dict):
+                problem = f"expected a section [{name}], got {_show(value)}"
+                fix = f'write "[{name}]" on its own line, then its keys'
+                issues.append(ConfigIssue(where, problem, fix, section=name))
+            continue
+        if isinstance(value, dict):
+            problem = "unknown section"
+            close = _suggest(name, list(_SECTIONS))
+            if close:
+                problem += f', did you mean "[{close}]"?'
+            fix = f"known sections: {known_sections}"
+            issues.append(ConfigIssue(where, problem, fix, section=name))
+            continue
+        owners = [s.name for s in SCHEMA if s.key(name) is not None]
+        problem = "unknown top-level key; settings belong in a section"
+        if owners:
+            problem += f", did you mean to put it under [{owners[0]}]?"
+        issues.append(ConfigIssue(where, problem, f"known sections: {known_sections}", key=name))
+
+
+def _unknown_key_issue(section: SectionSpec, key: str, where: str) -> ConfigIssue:
+    problem = "unknown key"
+    close = _suggest(key, section.key_names)
+    if close:
+        problem += f', did you mean "{close}"?'
+    else:
+        elsewhere = [s.name for s in SCHEMA if s.key(key) is not None]
+        if elsewhere:
+            problem += f", did you mean [{elsewhere[0]}] {key}?"
+    fix = f"known keys in [{section.name}]: " + ", ".join(section.key_names)
+    return ConfigIssue(where, problem, fix, section=section.name, key=key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Putting it together
+
+
+_Slot = tuple[str, str]  # (section, key)
+
+
+def _cross_issues(
+    values: dict[_Slot, Any], origins: dict[_Slot, str], issues: list[ConfigIssue]
+) -> None:
+    """Rules that involve more than one key; each is checked only when its keys are valid."""
+
+    def add(slot: _Slot, problem: str, fix: str) -> None:
+        issues.append(ConfigIssue(origins[slot], problem, fix, section=slot[0], key=slot[1]))
+
+    warning, timeout = ("kiosk", "idle_warning_s"), ("kiosk", "idle_timeout_s")
+    if warning in values and timeout in values and values[warning] >= values[timeout]:
+        add(
+            warning,
+            f"{values[warning]} is not less than idle_timeout_s ({values[timeout]})",
+            "allowed: fewer seconds than [kiosk] idle_timeout_s, so the warning comes first",
+        )
+
+    mode = values.get(("printer", "mode"))
+    needs: list[tuple[str, bool, str]] = []
+    if mode == "network":
+        needs += [
+            ("host", values.get(("printer", "host")) == "", "the printer's host name or IP"),
+            ("port", values.get(("printer", "port")) == 0, "the printer's port, 1 to 65535"),
+        ]
+    elif mode == "usb":
+        needs += [
+            (
+                "usb_vendor_id",
+                values.get(("printer", "usb_vendor_id")) == 0,
+                "a USB vendor id such as 0x04b8",
+            ),
+            (
+                "usb_product_id",
+                values.get(("printer", "usb_product_id")) == 0,
+                "a USB product id such as 0x0e15",
+            ),
+        ]
+    elif mode == "serial":
+        device = values.get(("printer", "serial_device"))
+        needs.append(("serial_device", device == "", "a serial device such as /dev/ttyUSB0"))
+    for key, missing, example in needs:
+        slot = ("printer", key)
+        if missing and slot in values:
+            add(slot, f'must be set when [printer] mode = "{mode}"', f"allowed: {example}")
+
+
+def _collect(
+    path: Path | str | None, env: Mapping[str, str] | None
+) -> tuple[KioskConfig | None, list[ConfigIssue]]:
+    env = os.environ if env is None else env
+    file_path = Path(path) if path is not None else default_config_path(env)
+    where = str(file_path)
+    try:
+        source = file_path.expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop: report it when the file is read
+        source = file_path.expanduser().absolute()
+    base = source.parent
+    issues: list[ConfigIssue] = []
+    values: dict[_Slot, Any] = {}
+    origins: dict[_Slot, str] = {}
+    bad: set[_Slot] = set()
+
+    data = _read_toml(source, where, issues)
+    if data is not None:
+        _file_structure_issues(data, where, issues)
+        for section in SCHEMA:
+            table = data.get(section.name, {})
+            if not isinstance(table, dict):
+                continue  # already reported
+            for key in table:
+                if section.key(key) is None:
+                    issues.append(_unknown_key_issue(section, key, where))
+            for spec in section.keys:
+                if spec.name not in table:
+                    continue
+                slot = (section.name, spec.name)
+                value, problem = _validate(spec, table[spec.name], base)
+                if problem:
+                    fix = f"allowed: {spec.allowed()}"
+                    issues.append(ConfigIssue(where, problem, fix, section.name, spec.name))
+                    bad.add(slot)
+                else:
+                    values[slot], origins[slot] = value, where
+
+    cwd = Path.cwd()
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX) or var == ENV_CONFIG or var.startswith(ENV_TEST_PREFIX):
+            continue
+        origin = f"env {var}"
+        if var not in _ENV_VARS:
+            problem = "unknown variable"
+            close = _suggest_env(var)
+            if close:
+                problem += f", did you mean {close}?"
+            fix = f"{ENV_PREFIX}<SECTION>_<KEY> for a key of the schema, or {ENV_CONFIG}"
+            issues.append(ConfigIssue(origin, problem, fix))
+            continue
+        section, spec = _ENV_VARS[var]
+        slot = (section.name, spec.name)
+        parsed, problem = _parse_env(spec, env[var])
+        if problem is None:
+            value, problem = _validate(spec, parsed, cwd)
+        if problem:
+            fix = f"allowed: {spec.allowed(from_env=True)}"
+            issues.append(ConfigIssue(origin, problem, fix, section.name, spec.name))
+            bad.add(slot)
+            values.pop(slot, None)
+        else:
+            bad.discard(slot)  # the override replaces a wrong value of the file
+            values[slot], origins[slot] = value, origin
+
+    for section in SCHEMA:
+        for spec in section.keys:
+            slot = (section.name, spec.name)
+            if slot in values or slot in bad:
+                continue
+            if spec.required:
+                if data is not None:  # an unreadable file is reported once, not per key
+                    fix = f"{spec.description}; allowed: {spec.allowed()}"
+                    issue = ConfigIssue(where, "missing required key", fix, *slot)
+                    issues.append(issue)
+                continue
+            value, problem = _validate(spec, spec.default, base)
+            if problem:  # a mistake in SCHEMA itself
+                raise RuntimeError(f"config schema: bad default for {slot}: {problem}")
+            values[slot], origins[slot] = value, where
+
+    _cross_issues(values, origins, issues)
+    if issues:
+        return None, issues
+    built = {
+        section.name: section.settings(
+            **{spec.name: values[(section.name, spec.name)] for spec in section.keys}
+        )
+        for section in SCHEMA
+    }
+    return KioskConfig(source=source, **built), []
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$KIOSK_CONFIG`` when set and not empty, else the shipped config/kiosk.toml."""
+    env = os.environ if env is None else env
+    named = env.get(ENV_CONFIG, "")
+    return Path(named).expanduser() if named else paths.DEFAULT_CONFIG_FILE
+
+
+def load_config(
+    path: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> KioskConfig:
+    """Read, override and validate; raises ConfigError listing every problem."""
+    config, issues = _collect(path, env)
+    if config is None:
+        raise ConfigError(issues)
+    return config
+
+
+def check_config(
+    path: Path | str | None, env: Mapping[str, str] | None = None
+) -> list[ConfigIssue]:
+    """Every problem of the config file and of the ``KIOSK_*`` overrides; [] when fine."""
+    return _collect(path, env)[1]
+
+
+def describe_schema() -> list[dict[str, Any]]:
+    """One JSON-able row per key: section, key, type, required, default, allowed, description,
+    env (the overriding variable)."""
+    return [
+        {
+            "section": section.name,
+            "key": spec.name,
+            "type": spec.kind.value,
+            "required": spec.required,
+            "default": None if spec.required else spec.default,
+            "allowed": spec.allowed(),
+            "description": spec.description,
+            "env": env_var_name(section.name, spec.name),
+        }
+        for section in SCHEMA
+        for spec in section.keys
+    ]
+
+
+def config_as_dict(cfg: KioskConfig) -> dict[str, Any]:
+    """JSON-able: one table per section plus ``source``; paths as text, secrets as "***"."""
+    out: dict[str, Any] = {}
+    for section in SCHEMA:
+        settings = getattr(cfg, section.name)
+        table: dict[str, Any] = {}
+        for spec in section.keys:
+            value = getattr(settings, spec.name)
+            if spec.secret:
+                value = "***" if value else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            table[spec.name] = value
+        out[section.name] = table
+    out["source"] = str(cfg.source)
+    return out
