@@ -1,0 +1,399 @@
+"""The kiosk flow: takes the citizen's actions from the screens, does the I/O, drives the Session.
+
+Screens never touch devices or the back office: they call a ``KioskFlow`` method and watch the
+session. Slow work (camera, submission, printing, look-up) runs through a ``Runner``: the Kivy
+shell's runner does it on a worker thread and brings the result back on the UI thread; tests and
+the CLI use ``InlineRunner``. Failures reach the screen as a ``Notice`` (a translatable message
+id, English) through ``on_notice``; the log gets the technical detail.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import cv2
+
+from kiosk.errors import KioskError
+from kiosk.forms import FormSpec
+from kiosk.identity import Identity
+from kiosk.services import Services, now_local
+from kiosk.session import Journey, Session, Step
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MSG_MISSING_DOCUMENTS = "Please capture every required document before you continue."
+MSG_RECEIPT_NOT_PRINTED = (
+    "The receipt could not be printed. Please photograph the QR code on the screen; "
+    "staff have been alerted."
+)
+MSG_TICKET_NOT_PRINTED = (
+    "The ticket could not be printed. Please remember your number on the screen; "
+    "staff have been alerted."
+)
+MSG_NO_CODE = "Please enter the dossier code printed on your receipt."
+
+
+class Runner(Protocol):
+    def run(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], None],
+        failed: Callable[[BaseException], None],
+    ) -> None: ...
+
+
+class InlineRunner:
+    """Runs work at once on the calling thread (tests, CLI)."""
+
+    def run(self, work, done, failed) -> None:  # type: ignore[no-untyped-def]
+        try:
+            result = work()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's failure path
+            failed(exc)
+            return
+        done(result)
+
+
+class ThreadRunner:
+    """Runs work on one worker thread; ``post`` brings callbacks back to the UI thread."""
+
+    def __init__(self, post: Callable[[Callable[[], None]], None]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
+        self._post = post
+
+    def run(self, work, done, failed) -> None:  # type: ignore[no-untyped-def]
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001
+                self._post(lambda err=exc: failed(err))
+                return
+            self._post(lambda: done(result))
+
+        self._pool.submit(job)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the citizen: an English msgid, and whether it is an error or a note."""
+
+    msgid: str
+    error: bool = True
+
+
+class KioskFlow:
+    """The citizen's actions, as methods; results go to the session, problems to ``on_notice``."""
+
+    def __init__(self, session: Session, services: Services, runner: Runner | None = None) -> None:
+        self.session = session
+        self.services = services
+        self.runner: Runner = runner or InlineRunner()
+        self.on_notice: Callable[[Notice], None] = lambda notice: None
+        self._form: FormSpec | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _notify(self, msgid: str, *, error: bool = True) -> None:
+        self.on_notice(Notice(msgid, error))
+
+    def _fail(self, exc: BaseException) -> None:
+        if isinstance(exc, KioskError):
+            log.warning("%s: %s", type(exc).__name__, exc)
+            self._notify(exc.msgid)
+        else:
+            log.exception("unexpected failure", exc_info=exc)
+            self._notify(KioskError.msgid)
+
+    @property
+    def kiosk_id(self) -> str:
+        return self.services.config.kiosk.id
+
+    # ------------------------------------------------------------------ start
+    def start(self, journey: Journey) -> None:
+        self._form = None
+        self.session.start(journey)
+
+    # ------------------------------------------------------------------ identify
+    def enter_id_number(self, raw: str) -> bool:
+        """The citizen typed the 12-digit number; True when accepted."""
+        try:
+            identity = Identity.from_typed_number(raw)
+        except KioskError as exc:
+            self._fail(exc)
+            return False
+        self.session.identified(identity)
+        return True
+
+    # ------------------------------------------------------------------ procedure and form
+    def procedures(self) -> list[Any]:
+        return self.services.catalog.procedures()
+
+    def current_procedure(self) -> Any:
+        code = self.session.data.procedure_code
+        return self.services.catalog.get(code) if code else None
+
+    def choose_procedure(self, code: str) -> None:
+        self.services.catalog.get(code)  # raises CatalogError for an unknown code
+        self._form = None
+        self.session.choose_procedure(code)
+
+    def form(self) -> FormSpec:
+        if self._form is None:
+            self._form = FormSpec.from_definition(self.current_procedure().form)
+        return self._form
+
+    def form_values(self) -> dict[str, str]:
+        """What each field shows on entry: earlier answers, else prefill from the identity."""
+        return self.form().prefill(self.session.data.identity, self.session.data.answers)
+
+    def submit_form(self, typed: dict[str, Any]) -> dict[str, str]:
+        """Check the form; on success move on. Returns field → msgid of each problem."""
+        answers, errors = self.form().convert_and_validate(typed)
+        if errors:
+            self.session.touch()
+            return errors
+        self.session.form_done(answers)
+        return {}
+
+    # ------------------------------------------------------------------ documents
+    def requirements(self) -> list[Any]:
+        return list(self.current_procedure().documents)
+
+    def missing_documents(self) -> list[Any]:
+        pages = self.session.data.pages
+        return [d for d in self.requirements() if d.required and not pages.get(d.id)]
+
+    def capture_page(self, requirement_id: str, done: Callable[[Path], None]) -> None:
+        """Take a frame from the camera, keep it as this document's next page."""
+        scratch = self.session.scratch_dir()
+
+        def work() -> Path:
+            camera = self.services.camera
+            if not camera.is_open:
+                camera.open()
+            frame = camera.read()
+            path = scratch / f"{requirement_id}-{uuid.uuid4().hex[:8]}.jpg"
+            if not cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+                raise KioskError(f"could not write {path}")
+            return path
+
+        def finished(path: Path) -> None:
+            if self.session.step is not Step.DOCUMENTS:  # the citizen left meanwhile
+                path.unlink(missing_ok=True)
+                return
+            self.session.add_page(requirement_id, path)
+            done(path)
+
+        self.runner.run(work, finished, self._fail)
+
+    def retake_page(self, requirement_id: str) -> None:
+        self.session.remove_last_page(requirement_id)
+
+    def documents_done(self) -> bool:
+        if self.missing_documents():
+            self._notify(MSG_MISSING_DOCUMENTS)
+            return False
+        self.session.documents_done()
+        return True
+
+    # ------------------------------------------------------------------ submit and receipt
+    def build_submission(self) -> Any:
+        from kiosk.dossier import Applicant, Attachment, DossierSubmission
+
+        data = self.session.data
+        identity = data.identity
+        assert identity is not None and data.procedure_code is not None
+        answers = data.answers
+        form = self.form()
+        applicant = Applicant(
+            id_number=identity.id_number,
+            full_name=identity.full_name or _answer_for(form, answers, "identity.full_name"),
+            date_of_birth=identity.date_of_birth,
+            sex=identity.sex,
+            residence=identity.residence or _answer_for(form, answers, "identity.residence"),
+        )
+        attachments = [
+            Attachment(
+                requirement_id=req.id,
+                title=req.title("vi"),
+                pages=[p.path for p in data.pages.get(req.id, [])],
+                on_file_ref=data.on_file.get(req.id),
+            )
+            for req in self.requirements()
+            if data.pages.get(req.id) or data.on_file.get(req.id)
+        ]
+        return DossierSubmission(
+            procedure_code=data.procedure_code,
+            kiosk_id=self.kiosk_id,
+            applicant=applicant,
+            declaration=dict(answers),
+            attachments=attachments,
+            created_at=now_local(),
+        )
+
+    def confirm_review(self) -> None:
+        """Submit the dossier, then print its receipt; the session moves to RECEIPT."""
+        submission = self.build_submission()
+        self.session.confirm_review()
+
+        def work() -> tuple[Any, bool]:
+            result = self.services.backoffice.submit(submission)
+            printed = self._print_receipt(submission, result)
+            return result, printed
+
+        def done(outcome: tuple[Any, bool]) -> None:
+            result, printed = outcome
+            self.session.submitted(result, printed)
+            if not printed:
+                self._notify(MSG_RECEIPT_NOT_PRINTED)
+
+        def failed(exc: BaseException) -> None:
+            self.session.submission_failed()
+            self._fail(exc)
+
+        self.runner.run(work, done, failed)
+
+    def receipt_data(self, submission: Any = None, result: Any = None) -> Any:
+        from kiosk.receipt import ReceiptData
+
+        data = self.session.data
+        result = result or data.result
+        proc = self.current_procedure()
+        identity = data.identity
+        cfg = self.services.config.kiosk
+        docs = [req.title("vi") for req in self.requirements() if data.pages.get(req.id)]
+        name = submission.applicant.full_name if submission else None
+        return ReceiptData(
+            agency_name=cfg.agency_name,
+            agency_code=cfg.agency_code,
+            procedure_name=proc.title("vi"),
+            procedure_code=proc.code,
+            dossier_code=result.dossier_code,
+            applicant_name=name or (identity.full_name if identity else "") or "",
+            applicant_id=identity.id_number if identity else "",
+            documents=docs,
+            fee_vnd=result.fee_vnd,
+            received_at=result.received_at,
+            appointment_date=result.appointment_date,
+            kiosk_id=cfg.id,
+            tracking_hint="Tra cứu tại ki-ốt hoặc Cổng dịch vụ công bằng mã hồ sơ",
+            provisional=result.provisional,
+        )
+
+    def _print_receipt(self, submission: Any, result: Any) -> bool:
+        from kiosk.receipt import receipt_layout
+
+        try:
+            blocks = receipt_layout(self.receipt_data(submission, result), lang="vi")
+            self.services.printer.print_layout(blocks)
+        except KioskError as exc:
+            log.error("receipt for %s not printed: %s", result.dossier_code, exc)
+            self.services.alert_staff(f"receipt not printed: {exc}")
+            return False
+        return True
+
+    def receipt_done(self) -> None:
+        self.session.receipt_done()
+
+    def rate(self, level: int | None) -> None:
+        data = self.session.data
+        if level is not None:
+            self.services.ratings.record(
+                self.kiosk_id,
+                self.session.journey.value if self.session.journey else "",
+                data.procedure_code,
+                level,
+                datetime.now(),
+            )
+        self.session.rated(level)
+
+    # ------------------------------------------------------------------ queue ticket
+    def services_for_queue(self) -> list[Any]:
+        return self.services.catalog.services()
+
+    def issue_ticket(self, service_code: str, priority_class: str | None) -> None:
+        def work() -> tuple[Any, bool]:
+            ticket = self.services.tickets.issue(service_code, priority_class)
+            return ticket, self._print_ticket(ticket)
+
+        def done(outcome: tuple[Any, bool]) -> None:
+            ticket, printed = outcome
+            self.session.ticket_issued(service_code, priority_class, ticket)
+            if not printed:
+                self._notify(MSG_TICKET_NOT_PRINTED)
+
+        self.runner.run(work, done, self._fail)
+
+    def _print_ticket(self, ticket: Any) -> bool:
+        from kiosk.receipt import QueueTicketData, ticket_layout
+        from kiosk.tickets import find_priority_class
+
+        cfg = self.services.config.kiosk
+        service = next(
+            (s for s in self.services.catalog.services() if s.code == ticket.service_code), None
+        )
+        label = None
+        if ticket.priority_class:
+            label = "Ưu tiên: " + find_priority_class(ticket.priority_class).label_vi.lower()
+        data = QueueTicketData(
+            number=ticket.number,
+            service_name=service.name_vi if service else ticket.service_code,
+            counter=None,
+            people_ahead=ticket.people_ahead,
+            estimated_wait_min=None,
+            priority_label=label,
+            issued_at=ticket.issued_at,
+            agency_name=cfg.agency_name,
+            kiosk_id=cfg.id,
+        )
+        try:
+            self.services.printer.print_layout(ticket_layout(data, lang="vi"))
+        except KioskError as exc:
+            log.error("ticket %s not printed: %s", ticket.number, exc)
+            self.services.alert_staff(f"ticket not printed: {exc}")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ look-up
+    def lookup(self, code: str) -> None:
+        code = code.strip().upper()
+        if not code:
+            self._notify(MSG_NO_CODE)
+            return
+
+        def work() -> Any:
+            from kiosk.dossier import parse_dossier_code
+
+            parse_dossier_code(code)
+            return self.services.backoffice.lookup(code)
+
+        self.runner.run(work, lambda status: self.session.lookup_found(code, status), self._fail)
+
+    # ------------------------------------------------------------------ navigation
+    def finish(self) -> None:
+        self.session.finish()
+
+    def back(self) -> None:
+        self.session.back()
+
+    def cancel(self) -> None:
+        self._form = None
+        self.session.cancel()
+
+
+def _answer_for(form: FormSpec, answers: dict[str, Any], prefill: str) -> str | None:
+    for f in form.fields:
+        if f.prefill == prefill and answers.get(f.name):
+            return str(answers[f.name])
+    return None

@@ -1,0 +1,141 @@
+"""The kiosk flow without a display: real catalog, local back office, virtual printer, camera."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kiosk.app import make_session
+from kiosk.flow import InlineRunner, KioskFlow, Notice
+from kiosk.samples import sample_answers, sample_identity, walk_to
+from kiosk.services import build_services
+from kiosk.session import Journey, Step
+
+
+@pytest.fixture
+def flow(kiosk_config: Any) -> Iterator[KioskFlow]:
+    services = build_services(kiosk_config)
+    flow = KioskFlow(make_session(kiosk_config), services, InlineRunner())
+    notices: list[Notice] = []
+    flow.on_notice = notices.append
+    flow.notices = notices  # type: ignore[attr-defined]
+    try:
+        yield flow
+    finally:
+        flow.session.wipe()
+        services.close()
+
+
+def test_submission_reaches_back_office_and_prints_receipt(flow: KioskFlow) -> None:
+    walk_to(flow, Step.RECEIPT)
+    result = flow.session.data.result
+    assert flow.session.data.receipt_printed is True
+    status = flow.services.backoffice.lookup(result.dossier_code)
+    assert status.code == result.dossier_code
+    receipts = flow.services.virtual_printer.wait_for_receipts(1)
+    assert len(receipts) == 1
+    assert receipts[0].images and receipts[0].cut
+    assert receipts[0].png_path.exists()
+    assert flow.notices == []  # type: ignore[attr-defined]
+
+
+def test_prefill_from_identity_and_earlier_answers(flow: KioskFlow) -> None:
+    walk_to(flow, Step.FORM)
+    values = flow.form_values()
+    identity = sample_identity()
+    prefilled = [f for f in flow.form().fields if f.prefill]
+    assert prefilled, "the sample procedure's form has prefilled fields"
+    for f in prefilled:
+        attr = f.prefill.removeprefix("identity.")
+        if getattr(identity, attr, None):
+            assert values[f.name]
+
+
+def test_form_errors_are_per_field_and_nothing_moves(flow: KioskFlow) -> None:
+    walk_to(flow, Step.FORM)
+    answers = sample_answers(flow)
+    required = next(f for f in flow.form().fields if f.required and f.kind == "text")
+    answers[required.name] = "   "
+    errors = flow.submit_form(answers)
+    assert errors == {required.name: "This field is required."}
+    assert flow.session.step is Step.FORM
+
+
+def test_documents_required_before_review(flow: KioskFlow) -> None:
+    walk_to(flow, Step.DOCUMENTS)
+    assert flow.documents_done() is False
+    assert flow.notices[-1].msgid.startswith("Please capture every required document")  # type: ignore[attr-defined]
+    assert flow.session.step is Step.DOCUMENTS
+
+
+def test_camera_unplugged_mid_capture_keeps_the_dossier(flow: KioskFlow) -> None:
+    walk_to(flow, Step.DOCUMENTS)
+    req = next(r for r in flow.requirements() if r.required)
+    flow.capture_page(req.id, lambda path: None)
+    assert len(flow.session.data.pages[req.id]) == 1
+    flow.services.camera.unplug()
+    flow.capture_page(req.id, lambda path: None)
+    assert "camera is not available" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+    assert len(flow.session.data.pages[req.id]) == 1  # the page already taken is kept
+    assert flow.session.data.answers  # and so is the form
+    flow.services.camera.replug()
+    flow.capture_page(req.id, lambda path: None)
+    assert len(flow.session.data.pages[req.id]) == 2
+
+
+def test_back_office_failure_returns_to_review_with_everything(flow: KioskFlow) -> None:
+    walk_to(flow, Step.REVIEW)
+    answers = dict(flow.session.data.answers)
+    pages = {k: list(v) for k, v in flow.session.data.pages.items()}
+    original = flow.services.backoffice.submit
+
+    def down(dossier: Any) -> Any:
+        from kiosk.backoffice import BackOfficeUnavailable
+
+        raise BackOfficeUnavailable("connection refused")
+
+    flow.services.backoffice.submit = down
+    flow.confirm_review()
+    assert flow.session.step is Step.REVIEW
+    assert flow.session.data.answers == answers
+    assert {k: list(v) for k, v in flow.session.data.pages.items()} == pages
+    assert "kept safely" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+    flow.services.backoffice.submit = original
+    flow.confirm_review()
+    assert flow.session.step is Step.RECEIPT
+
+
+def test_printer_out_of_paper_still_gives_a_receipt_on_screen(flow: KioskFlow) -> None:
+    flow.services.virtual_printer.set_paper("out")
+    walk_to(flow, Step.RECEIPT)
+    assert flow.session.data.result.dossier_code
+    assert flow.session.data.receipt_printed is False
+    assert "photograph the QR code" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+    assert flow.services.alerts.recent()[-1]["message"].startswith("receipt not printed")
+
+
+def test_queue_ticket_is_issued_and_printed(flow: KioskFlow) -> None:
+    walk_to(flow, Step.TICKET)
+    ticket = flow.session.data.ticket
+    assert ticket.priority_class == "elderly"
+    assert len(flow.services.virtual_printer.wait_for_receipts(1)) == 1
+
+
+def test_lookup_bad_and_unknown_codes(flow: KioskFlow) -> None:
+    flow.start(Journey.LOOKUP)
+    flow.lookup("")
+    assert flow.notices[-1].msgid.startswith("Please enter the dossier code")  # type: ignore[attr-defined]
+    flow.lookup("hello")
+    assert "not valid" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+    flow.lookup("000.00.08.H21-261124-9999")
+    assert "No dossier has this code" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+    assert flow.session.step is Step.LOOKUP
+
+
+def test_rating_is_stored_without_identity(flow: KioskFlow) -> None:
+    walk_to(flow, Step.RATING)
+    flow.rate(4)
+    assert flow.services.ratings.summary()[4] == 1
+    assert flow.session.step is Step.WELCOME and flow.session.data.is_empty()
