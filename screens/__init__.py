@@ -1,1 +1,1 @@
-"""Kivy screens and widgets of the kiosk: thin views over kiosk.session, no business rules, no I/O."""
+"""Kivy screens and widgets of the kiosk: thin views over kiosk.session, no rules, no I/O."""

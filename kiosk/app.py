@@ -1,0 +1,139 @@
+"""Composition root: config → services → flow → Kivy shell. The only place that wires them.
+
+``run_kiosk()`` is ``kiosk run``; ``render_screens()`` is ``kiosk screenshot``. Kivy is imported
+inside the functions, after ``screens.kivy_env.prepare_kivy()``, so the rest of ``kiosk`` stays
+importable without a display.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.flow import KioskFlow, ThreadRunner
+from kiosk.services import build_services
+from kiosk.session import Session, Step
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + ("idle",)
+
+
+def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
+    return Session(
+        timeout_s=cfg.kiosk.idle_timeout_s,
+        warning_s=cfg.kiosk.idle_warning_s,
+        scratch_root=cfg.kiosk.data_dir / "sessions",
+        clock=clock,
+    )
+
+
+def run_kiosk(cfg: KioskConfig, *, offscreen: bool = False, seconds: float | None = None) -> int:
+    """Run the kiosk until stopped (or for ``seconds``, for smoke tests). Returns an exit code."""
+    from screens.kivy_env import prepare_kivy
+
+    prepare_kivy(
+        orientation=cfg.kiosk.orientation,
+        offscreen=offscreen or os.environ.get("SDL_VIDEODRIVER") == "offscreen",
+        fullscreen=cfg.kiosk.fullscreen,
+        touch=cfg.kiosk.touch,
+    )
+    from kivy.clock import Clock
+
+    from screens.shell import KioskApp
+
+    services = build_services(cfg)
+    runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
+    flow = KioskFlow(make_session(cfg), services, runner)
+    app = KioskApp(flow, cfg.kiosk)
+    if seconds is not None:
+        Clock.schedule_once(lambda dt: app.stop(), seconds)
+    log.info(
+        "kiosk %s starting: printer=%s camera=%s card_reader=%s backoffice=%s",
+        cfg.kiosk.id,
+        cfg.printer.mode,
+        cfg.camera.mode,
+        cfg.card_reader.mode,
+        cfg.backoffice.url or "local stand-in",
+    )
+    try:
+        app.run()
+    finally:
+        runner.shutdown()
+        flow.session.wipe()
+        services.close()
+    return 0
+
+
+def screenshot_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
+    """The config for rendering sample screens: simulated devices, a throw-away data folder."""
+    kiosk = replace(cfg.kiosk, data_dir=data_dir, fullscreen=False, touch=True)
+    printer = replace(cfg.printer, mode="simulated", host="127.0.0.1", port=0, out_dir=None)
+    camera = replace(cfg.camera, mode="simulated", frames=None)
+    reader = replace(cfg.card_reader, mode="simulated")
+    backoffice = replace(cfg.backoffice, url="")
+    return replace(
+        cfg, kiosk=kiosk, printer=printer, camera=camera, card_reader=reader, backoffice=backoffice
+    )
+
+
+def render_screens(
+    cfg: KioskConfig,
+    screens: list[str],
+    out: Path,
+    *,
+    langs: tuple[str, ...] = ("vi",),
+    large_text: bool = False,
+    contrast: bool = False,
+    single_file: bool = False,
+) -> list[Path]:
+    """Render screens with sample data offscreen; returns the PNG files written."""
+    from screens.kivy_env import prepare_kivy
+
+    prepare_kivy(orientation=cfg.kiosk.orientation, offscreen=True)
+    from kiosk.flow import InlineRunner
+    from kiosk.samples import ManualClock, walk_to
+    from screens.pilot import Pilot
+    from screens.shell import KioskApp
+
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="kiosk-screens-") as tmp:
+        shot_cfg = screenshot_config(cfg, Path(tmp))
+        services = build_services(shot_cfg)
+        clock = ManualClock()
+        flow = KioskFlow(make_session(shot_cfg, clock), services, InlineRunner())
+        app = KioskApp(flow, shot_cfg.kiosk)
+        pilot = Pilot(app)
+        try:
+            for name in screens:
+                step = Step.FORM if name == "idle" else Step(name)
+                for lang in langs:
+                    walk_to(flow, step)
+                    app.font_scale = 1.3 if large_text else 1.0
+                    app.set_contrast(contrast)
+                    app.set_lang(lang)
+                    if name == "idle":  # 15 seconds before the session ends
+                        clock.advance(shot_cfg.kiosk.idle_timeout_s - 15)
+                        app.check_idle()
+                    pilot.pump(3)
+                    if single_file:
+                        path = out
+                    else:
+                        suffix = "-large" if large_text else ""
+                        suffix += "-contrast" if contrast else ""
+                        path = out / f"{name}-{lang}{suffix}.png"
+                    written.append(pilot.screenshot(path))
+        finally:
+            walk_to(flow, Step.WELCOME)
+            pilot.close()
+            services.close()
+    return written
+
+
+def describe_services(services: Any) -> list[dict[str, Any]]:
+    return [{"device": h.device, "ok": h.ok, "detail": h.detail} for h in services.health()]

@@ -1,0 +1,176 @@
+"""The ``kiosk`` command: run the kiosk, render screens, check the config, check the devices.
+
+Every command prints JSON with ``--json`` and exits non-zero with a one-line message on bad
+input. Later issues add the chip, OCR, back-office, outbox, queue and printer commands of the
+contract in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import ConfigError, check_config, config_as_dict, default_config_path, load_config
+from kiosk.errors import KioskError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _print(args: argparse.Namespace, payload: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    return load_config(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.app import run_kiosk
+
+    cfg = _load(args)
+    return run_kiosk(cfg, offscreen=args.offscreen, seconds=args.seconds)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from kiosk.app import SCREENSHOT_SCREENS, render_screens
+
+    cfg = _load(args)
+    if args.all:
+        screens = list(SCREENSHOT_SCREENS)
+        out = Path(args.all)
+        langs: tuple[str, ...] = ("vi", "en") if args.lang is None else (args.lang,)
+        single = False
+    else:
+        if not args.screen or not args.out:
+            raise UsageError("give a SCREEN and --out F.png, or --all DIR")
+        if args.screen not in SCREENSHOT_SCREENS:
+            raise UsageError(
+                f"unknown screen {args.screen!r} (screens: {', '.join(SCREENSHOT_SCREENS)})"
+            )
+        screens = [args.screen]
+        out = Path(args.out)
+        langs = (args.lang or "vi",)
+        single = True
+    written = render_screens(
+        cfg,
+        screens,
+        out,
+        langs=langs,
+        large_text=args.large_text,
+        contrast=args.contrast,
+        single_file=single,
+    )
+    _print(args, {"written": [str(p) for p in written]}, "\n".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else default_config_path()
+    issues = check_config(path)
+    if args.json:
+        payload: dict[str, Any] = {"file": str(path), "ok": not issues}
+        payload["issues"] = [i.to_dict() for i in issues]
+        if not issues:
+            payload["config"] = config_as_dict(load_config(path))
+        _print(args, payload, "")
+    elif issues:
+        for issue in issues:
+            print(issue, file=sys.stderr)
+    else:
+        print(f"{path}: OK")
+    return EXIT_FAILED if issues else EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kiosk.app import describe_services
+    from kiosk.services import build_services
+
+    cfg = _load(args)
+    services = build_services(cfg)
+    try:
+        reports = describe_services(services)
+    finally:
+        services.close()
+    ok = all(r["ok"] for r in reports)
+    text = "\n".join(f"{'OK ' if r['ok'] else 'BAD'} {r['device']}: {r['detail']}" for r in reports)
+    _print(args, {"ok": ok, "checks": reports}, text)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="motcua-kiosk: one-stop-shop kiosk")
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, config: bool = True) -> None:
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if config:
+            p.add_argument("--config", help="config file ($KIOSK_CONFIG, else config/kiosk.toml)")
+
+    run = sub.add_parser("run", help="run the kiosk")
+    common(run)
+    run.add_argument("--offscreen", action="store_true", help="render offscreen (no display)")
+    run.add_argument("--seconds", type=float, help="stop after this many seconds (smoke test)")
+    run.set_defaults(func=cmd_run)
+
+    shot = sub.add_parser("screenshot", help="render a screen with sample data to PNG")
+    common(shot)
+    shot.add_argument("screen", nargs="?", help="screen name, e.g. welcome, form, receipt, idle")
+    shot.add_argument("--out", help="PNG file to write")
+    shot.add_argument("--all", metavar="DIR", help="render every screen in vi and en into DIR")
+    shot.add_argument("--lang", choices=["vi", "en"])
+    shot.add_argument("--large-text", action="store_true")
+    shot.add_argument("--contrast", action="store_true")
+    shot.set_defaults(func=cmd_screenshot)
+
+    config = sub.add_parser("config", help="configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a config file")
+    check.add_argument("file", nargs="?")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=cmd_config_check)
+
+    doctor = sub.add_parser("doctor", help="check every configured device and the back office")
+    common(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return EXIT_FAILED
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

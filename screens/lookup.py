@@ -1,0 +1,68 @@
+"""Look-up screens: type the dossier code from the receipt, see its status and the next step.
+
+Issue 6 adds scanning the receipt's QR with the camera.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import StringProperty
+
+from screens.base import KioskScreen
+
+STATE_MSGIDS = {
+    "received": "Received",
+    "in_progress": "Being processed",
+    "needs_more": "More papers needed",
+    "result_ready": "Result ready",
+    "returned": "Returned",
+}
+
+
+class LookupScreen(KioskScreen):
+    error = StringProperty("")
+
+    def search(self) -> None:
+        self.error = ""
+        notices: list = []
+        previous = self.flow.on_notice
+        self.flow.on_notice = notices.append
+        try:
+            self.flow.lookup(self.ids.code.text)
+        finally:
+            self.flow.on_notice = previous
+        if notices:
+            self.error = self.t(notices[0].msgid)
+
+    def reset(self) -> None:
+        self.error = ""
+        self.ids.code.text = ""
+
+
+class LookupResultScreen(KioskScreen):
+    code = StringProperty("")
+    state = StringProperty("")
+    history = StringProperty("")
+    next_step = StringProperty("")
+
+    def refresh(self) -> None:
+        status: Any = self.session.data.lookup_status
+        if status is None:
+            return
+        lang = self.app.lang
+        self.code = status.code
+        self.state = self.t(STATE_MSGIDS.get(status.status.value, status.status.value))
+        lines = []
+        for event in status.history:
+            when = event.at.strftime("%d/%m/%Y %H:%M")
+            label = self.t(STATE_MSGIDS.get(event.state.value, event.state.value))
+            lines.append(f"{when} · {label}" + (f" · {event.note}" if event.note else ""))
+        self.history = "\n".join(lines)
+        self.next_step = status.next_step_en if lang == "en" else status.next_step_vi
+
+    def done(self) -> None:
+        self.flow.finish()
+
+    def reset(self) -> None:
+        self.code = self.state = self.history = self.next_step = ""

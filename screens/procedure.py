@@ -1,0 +1,41 @@
+"""Procedure screen: the catalog's procedures (TTHC) as large buttons with time and fee."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screens.base import KioskScreen
+from screens.widgets import KButton
+
+
+def fee_text(fee_vnd: int, lang: str, free: str) -> str:
+    if fee_vnd == 0:
+        return free
+    amount = f"{fee_vnd:,}".replace(",", ".")
+    return f"{amount} đ" if lang == "vi" else f"{amount} VND"
+
+
+class ProcedureScreen(KioskScreen):
+    """One button per procedure; built once (the catalog does not change while running)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._buttons: dict[str, KButton] = {}
+
+    def refresh(self) -> None:
+        box = self.ids.list
+        lang = self.app.lang
+        for proc in self.flow.procedures():
+            button = self._buttons.get(proc.code)
+            if button is None:
+                button = KButton(kind="secondary")
+                button.bind(on_release=lambda _b, code=proc.code: self.choose(code))
+                self._buttons[proc.code] = button
+                box.add_widget(button)
+            days = self.t("{n} working days").format(n=proc.processing_days)
+            fee = fee_text(proc.fee_vnd, lang, self.t("Free of charge"))
+            button.text = f"{proc.title(lang)}\n{proc.field_title(lang)} · {days} · {fee}"
+            button.selected = proc.code == self.session.data.procedure_code
+
+    def choose(self, code: str) -> None:
+        self.flow.choose_procedure(code)

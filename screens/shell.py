@@ -1,0 +1,299 @@
+"""The Kivy shell: one window, a header with language and accessibility switches, the step bar,
+one screen per step, "back" and "cancel", and the idle warning. Screens are built once.
+
+The shell only shows the session and forwards taps; it follows the session's step through a
+listener, runs the idle check once a second, and cannot be closed by a citizen (Escape and the
+window's close request are swallowed).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import (
+    BooleanProperty,
+    DictProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.i18n import translate
+from kiosk.paths import FONT_BOLD, FONT_REGULAR
+from kiosk.session import IdleState, Journey, Step
+from screens import theme
+from screens.base import KioskScreen
+from screens.documents import DocumentsScreen
+from screens.form import FormScreen
+from screens.identify import IdentifyScreen
+from screens.lookup import LookupResultScreen, LookupScreen
+from screens.procedure import ProcedureScreen
+from screens.queue import QueueScreen, TicketScreen
+from screens.receipt import RatingScreen, ReceiptScreen
+from screens.review import ReviewScreen, SubmitScreen
+from screens.start import ConsentScreen, WelcomeScreen
+
+log = logging.getLogger(__name__)
+
+KV_DIR = Path(__file__).resolve().parent
+KV_FILES = (
+    "widgets.kv",
+    "start.kv",
+    "identify.kv",
+    "procedure.kv",
+    "form.kv",
+    "documents.kv",
+    "review.kv",
+    "receipt.kv",
+    "queue.kv",
+    "lookup.kv",
+    "shell.kv",
+)
+
+SCREEN_CLASSES: dict[Step, type[KioskScreen]] = {
+    Step.WELCOME: WelcomeScreen,
+    Step.CONSENT: ConsentScreen,
+    Step.IDENTIFY: IdentifyScreen,
+    Step.PROCEDURE: ProcedureScreen,
+    Step.FORM: FormScreen,
+    Step.DOCUMENTS: DocumentsScreen,
+    Step.REVIEW: ReviewScreen,
+    Step.SUBMIT: SubmitScreen,
+    Step.RECEIPT: ReceiptScreen,
+    Step.RATING: RatingScreen,
+    Step.QUEUE: QueueScreen,
+    Step.TICKET: TicketScreen,
+    Step.LOOKUP: LookupScreen,
+    Step.LOOKUP_RESULT: LookupResultScreen,
+}
+
+STEP_MSGIDS: dict[Step, str] = {
+    Step.CONSENT: "Consent",
+    Step.IDENTIFY: "Identification",
+    Step.PROCEDURE: "Procedure",
+    Step.FORM: "Declaration",
+    Step.DOCUMENTS: "Documents",
+    Step.REVIEW: "Review",
+    Step.SUBMIT: "Submission",
+    Step.RECEIPT: "Receipt",
+    Step.RATING: "Rating",
+    Step.QUEUE: "Service",
+    Step.TICKET: "Ticket",
+    Step.LOOKUP: "Dossier code",
+    Step.LOOKUP_RESULT: "Status",
+}
+
+MSG_CANCEL = "Cancel"
+MSG_FINISH = "Finish"
+
+_kv_loaded = False
+
+
+def load_kv() -> None:
+    """Register the shipped fonts and load the .kv rules once per process."""
+    global _kv_loaded
+    if _kv_loaded:
+        return
+    LabelBase.register(
+        DEFAULT_FONT,
+        fn_regular=str(FONT_REGULAR),
+        fn_bold=str(FONT_BOLD),
+        fn_italic=str(FONT_REGULAR),
+        fn_bolditalic=str(FONT_BOLD),
+    )
+    for name in KV_FILES:
+        Builder.load_file(str(KV_DIR / name))
+    _kv_loaded = True
+
+
+class KioskRoot(FloatLayout):
+    """The window's content: header, step bar, notice, screens, footer, and the idle overlay."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        App.get_running_app().touched()
+        return super().on_touch_down(touch)
+
+
+class IdleOverlay(FloatLayout):
+    """The idle warning over everything; when hidden it lets every touch through."""
+
+    active = BooleanProperty(False)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if not self.active:
+            return False
+        super().on_touch_down(touch)
+        return True  # modal: nothing behind it reacts
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if not self.active:
+            return False
+        return super().on_touch_up(touch)
+
+
+class KioskApp(App):
+    """The kiosk's Kivy application around a ``KioskFlow``."""
+
+    lang = StringProperty("vi")
+    font_scale = NumericProperty(theme.NORMAL_SCALE)
+    contrast = BooleanProperty(False)
+    colors = DictProperty(dict(theme.NORMAL))
+    notice = StringProperty("")
+    notice_is_error = BooleanProperty(True)
+    idle_warning = BooleanProperty(False)
+    idle_seconds = NumericProperty(0)
+    can_back = BooleanProperty(False)
+    can_cancel = BooleanProperty(False)
+    cancel_msgid = StringProperty(MSG_CANCEL)
+    step_current = NumericProperty(0)
+    step_total = NumericProperty(0)
+    step_label = StringProperty("")
+    flow = ObjectProperty(None)
+
+    def __init__(self, flow: Any, settings: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+        self.settings = settings
+        self.title = "Ki-ốt Một cửa"
+        self._defaults = (settings.language, settings.large_text, settings.high_contrast)
+        self.apply_defaults()
+        self.screens: dict[Step, KioskScreen] = {}
+        self._idle_event: Any = None
+        self._notice_event: Any = None
+
+    # ------------------------------------------------------------------ i18n and look
+    def t(self, msgid: str, lang: str | None = None) -> str:
+        return translate(msgid, lang or self.lang)
+
+    def apply_defaults(self) -> None:
+        lang, large, contrast = self._defaults
+        self.lang = lang
+        self.font_scale = theme.LARGE_SCALE if large else theme.NORMAL_SCALE
+        self.set_contrast(contrast)
+
+    def set_contrast(self, on: bool) -> None:
+        self.contrast = on
+        self.colors = dict(theme.HIGH_CONTRAST if on else theme.NORMAL)
+
+    def toggle_lang(self) -> None:
+        self.set_lang("en" if self.lang == "vi" else "vi")
+
+    def set_lang(self, lang: str) -> None:
+        self.lang = lang
+        self._refresh_chrome()
+        current = self.screens.get(self.flow.session.step)
+        if current is not None:
+            current.on_lang()
+
+    def toggle_large_text(self) -> None:
+        large = self.font_scale == theme.NORMAL_SCALE
+        self.font_scale = theme.LARGE_SCALE if large else theme.NORMAL_SCALE
+
+    def toggle_contrast(self) -> None:
+        self.set_contrast(not self.contrast)
+
+    # ------------------------------------------------------------------ building
+    def build(self) -> KioskRoot:
+        load_kv()
+        root = KioskRoot()
+        manager: ScreenManager = root.ids.screens
+        manager.transition = NoTransition()
+        for step, cls in SCREEN_CLASSES.items():
+            screen = cls(name=step.value)
+            self.screens[step] = screen
+            manager.add_widget(screen)
+        manager.current = Step.WELCOME.value
+        self.flow.session.subscribe(self._on_step)
+        self.flow.on_notice = self.show_notice
+        Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_keyboard)
+        if self.settings.touch:
+            Window.show_cursor = False
+        self._idle_event = Clock.schedule_interval(lambda dt: self.check_idle(), 1.0)
+        self._refresh_chrome()
+        return root
+
+    def _refuse_close(self, *args: Any, **kwargs: Any) -> bool:
+        log.info("close request refused: the kiosk is closed from maintenance mode only")
+        return True
+
+    def _on_keyboard(self, window: Any, key: int, *args: Any) -> bool:
+        return key == 27  # Escape (and Android back) never leaves the kiosk
+
+    # ------------------------------------------------------------------ session events
+    def _on_step(self, session: Any, old: Step, new: Step) -> None:
+        self.clear_notice()
+        self.idle_warning = False
+        if new is Step.WELCOME:
+            for screen in self.screens.values():
+                screen.reset()
+            self.apply_defaults()
+        self.root.ids.screens.current = new.value
+        self._refresh_chrome()
+
+    def _refresh_chrome(self) -> None:
+        session = self.flow.session
+        current = self.screens.get(session.step)
+        self.can_back = session.can_go_back() and bool(current and current.show_back)
+        self.can_cancel = session.can_cancel() and bool(current and current.show_cancel)
+        # Once the dossier is in, ending the session is finishing, not cancelling.
+        done = session.step in (Step.RECEIPT, Step.RATING, Step.TICKET, Step.LOOKUP_RESULT)
+        self.cancel_msgid = MSG_FINISH if done else MSG_CANCEL
+        index, total = session.position()
+        self.step_current, self.step_total = index, total
+        if total and session.step in STEP_MSGIDS:
+            self.step_label = self.t("Step {i} of {n}: {name}").format(
+                i=index, n=total, name=self.t(STEP_MSGIDS[session.step])
+            )
+        else:
+            self.step_label = ""
+
+    def show_notice(self, notice: Any) -> None:
+        self.notice = self.t(notice.msgid)
+        self.notice_is_error = notice.error
+        if self._notice_event is not None:
+            self._notice_event.cancel()
+        self._notice_event = Clock.schedule_once(lambda dt: self.clear_notice(), 15)
+        self._refresh_chrome()
+        current = self.screens.get(self.flow.session.step)
+        if current is not None:
+            current.refresh()
+
+    def clear_notice(self) -> None:
+        self.notice = ""
+
+    # ------------------------------------------------------------------ navigation
+    def go_back(self) -> None:
+        if self.flow.session.can_go_back():
+            self.flow.back()
+
+    def go_cancel(self) -> None:
+        if self.flow.session.can_cancel():
+            self.flow.cancel()
+
+    def touched(self) -> None:
+        self.flow.session.touch()
+
+    def continue_session(self) -> None:
+        self.flow.session.touch()
+        self.idle_warning = False
+
+    def check_idle(self) -> None:
+        state = self.flow.session.tick()
+        self.idle_seconds = int(self.flow.session.seconds_left() + 0.999)
+        self.idle_warning = state is IdleState.WARNING
+
+    def on_stop(self) -> None:
+        if self._idle_event is not None:
+            self._idle_event.cancel()
+
+
+__all__ = ["KioskApp", "Journey", "load_kv"]

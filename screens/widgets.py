@@ -1,0 +1,49 @@
+"""Reusable widgets of the kiosk: big buttons, wrapping labels, the numeric keypad, the step bar.
+
+Widgets talk upward only through events (``on_press``/``on_release`` of buttons, ``on_key`` of
+the keypad); colours and font sizes come from the app's theme properties so that the
+high-contrast and large-text modes apply everywhere at once.
+"""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+
+
+class KLabel(Label):
+    """A label that wraps to its width and grows to its text's height."""
+
+    role = StringProperty("body")  # title | subtitle | body | small | big
+    font_base = NumericProperty(0)  # overrides the role's size when set
+    shown = BooleanProperty(True)  # False collapses the label to no height
+
+
+class KButton(ButtonBehavior, Label):
+    """A large touch button; ``kind`` is primary, secondary or danger."""
+
+    kind = StringProperty("secondary")
+    selected = BooleanProperty(False)
+    min_height = NumericProperty(96)
+    font_base = NumericProperty(32)
+
+
+class Keypad(GridLayout):
+    """A 12-key numeric keypad: digits, clear and backspace. Emits ``on_key(key)``."""
+
+    __events__ = ("on_key",)
+    key_height = NumericProperty(110)
+
+    def on_key(self, key: str) -> None:
+        pass
+
+
+class StepBar(BoxLayout):
+    """The journey's progress: one segment per step, the current step named."""
+
+    current = NumericProperty(0)
+    total = NumericProperty(0)
+    label = StringProperty("")
