@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -33,8 +34,17 @@ def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
     )
 
 
-def run_kiosk(cfg: KioskConfig, *, offscreen: bool = False, seconds: float | None = None) -> int:
-    """Run the kiosk until stopped (or for ``seconds``, for smoke tests). Returns an exit code."""
+def run_kiosk(
+    cfg: KioskConfig,
+    *,
+    offscreen: bool = False,
+    seconds: float | None = None,
+    on_ready: Any = None,
+) -> int:
+    """Run the kiosk until stopped (SIGTERM/SIGINT, or after ``seconds``). Returns an exit code.
+
+    ``on_ready()`` is called on the first frame after the welcome screen is shown.
+    """
     from screens.kivy_env import prepare_kivy
 
     prepare_kivy(
@@ -53,6 +63,15 @@ def run_kiosk(cfg: KioskConfig, *, offscreen: bool = False, seconds: float | Non
     app = KioskApp(flow, cfg.kiosk)
     if seconds is not None:
         Clock.schedule_once(lambda dt: app.stop(), seconds)
+    if on_ready is not None:
+        app.bind(on_start=lambda *a: Clock.schedule_once(lambda dt: on_ready(), 0))
+
+    def stop_on_signal(signum: int, frame: Any) -> None:
+        log.info("signal %d: stopping the kiosk (session wiped, devices closed)", signum)
+        Clock.schedule_once(lambda dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     log.info(
         "kiosk %s starting: printer=%s camera=%s card_reader=%s backoffice=%s",
         cfg.kiosk.id,

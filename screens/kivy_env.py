@@ -32,6 +32,9 @@ def prepare_kivy(
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    # SDL would turn SIGTERM/SIGINT into a window-close request, which the kiosk refuses; the
+    # kiosk handles those signals itself and shuts down cleanly (kiosk.app.run_kiosk).
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")  # not xclip/xsel: no X server here
     if "KIVY_HOME" not in os.environ:
         os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")

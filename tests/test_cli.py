@@ -103,3 +103,34 @@ def test_doctor_reports_every_device(tmp_path: Path) -> None:
     devices = " ".join(c["device"] for c in payload["checks"]).lower()
     assert "camera" in devices and "printer" in devices
     assert result.returncode == (0 if payload["ok"] else 1)
+
+
+def test_sigterm_stops_the_kiosk_cleanly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.update(
+        KIOSK_KIOSK_DATA_DIR=str(tmp_path / "var"),
+        KIOSK_KIOSK_FULLSCREEN="false",
+        KIOSK_PRINTER_PORT="0",
+        KIVY_NO_ARGS="1",
+        KIVY_HOME=str(tmp_path / "kivy"),
+        SDL_VIDEODRIVER="offscreen",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "--log-level", "INFO", "run", "--offscreen"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "Start application main loop" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 0, rest[-2000:]
+    assert "stopping the kiosk" in rest
