@@ -46,6 +46,10 @@ class LookupResultScreen(KioskScreen):
     history = StringProperty("")
     next_step = StringProperty("")
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.show_cancel = False  # its own "Done" ends the session
+
     def refresh(self) -> None:
         status: Any = self.session.data.lookup_status
         if status is None:

@@ -69,6 +69,8 @@ class QueueScreen(KioskScreen):
 
 
 class TicketScreen(KioskScreen):
+    """The ticket number, big; its own "Done" ends the session."""
+
     number = StringProperty("")
     service_name = StringProperty("")
     ahead = StringProperty("")
@@ -92,6 +94,10 @@ class TicketScreen(KioskScreen):
         if ticket.priority_class:
             label = find_priority_class(ticket.priority_class).label(lang)
             self.priority_label = self.t("Priority: {label}").format(label=label)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.show_cancel = False
 
     def done(self) -> None:
         self.flow.finish()

@@ -14,6 +14,7 @@ NORMAL: dict[str, tuple[float, float, float, float]] = {
     "header": (0.64, 0.11, 0.11, 1),
     "on_header": (1, 1, 1, 1),
     "error": (0.70, 0.07, 0.07, 1),
+    "on_error": (1, 1, 1, 1),
     "ok": (0.07, 0.45, 0.20, 1),
     "line": (0.78, 0.81, 0.86, 1),
 }
@@ -30,6 +31,7 @@ HIGH_CONTRAST: dict[str, tuple[float, float, float, float]] = {
     "header": (0, 0, 0, 1),
     "on_header": (1, 1, 1, 1),
     "error": (1, 0.55, 0.55, 1),
+    "on_error": (0, 0, 0, 1),
     "ok": (0.55, 1, 0.55, 1),
     "line": (1, 1, 1, 1),
 }

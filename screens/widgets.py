@@ -29,6 +29,7 @@ class KButton(ButtonBehavior, Label):
     selected = BooleanProperty(False)
     min_height = NumericProperty(96)
     font_base = NumericProperty(32)
+    scales = BooleanProperty(True)  # False: keeps its size in large-text mode (header chrome)
 
 
 class Keypad(GridLayout):
