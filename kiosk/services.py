@@ -114,9 +114,11 @@ def build_services(cfg: Any) -> Services:
     catalog = load_catalog(cfg.catalog.procedures_dir)
     holidays = load_holidays(cfg.catalog.holidays_file)
     if cfg.backoffice.url:
-        raise NotImplementedError(
-            "an HTTP back office comes with issue 6; leave [backoffice] url empty for the "
-            "local stand-in"
+        from kiosk.errors import KioskError
+
+        raise KioskError(
+            f"{cfg.source}: [backoffice] url: the HTTP back-office client is not built yet "
+            "(issue 6); leave it empty to use the local stand-in"
         )
     backoffice = LocalBackOffice(
         db_path=data_dir / "backoffice-standin.sqlite",
