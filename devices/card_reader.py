@@ -125,8 +125,18 @@ def make_card_reader(settings: CardReaderSettingsLike) -> CardReader:
     """The reader the settings describe: ``mode`` "pcsc" or "simulated"."""
     if settings.mode == "simulated":
         from devices.simulated.card_reader import SimulatedCardReader
+        from devices.simulated.profiles import build_chip, chip_profile
 
-        return SimulatedCardReader(settings.profile)
+        try:
+            chip_profile(settings.profile)
+        except ValueError as exc:
+            raise ReaderUnavailable(str(exc)) from exc
+        pki_dir = getattr(settings, "test_pki_dir", None)
+        if pki_dir is None:  # settings without a PKI folder: a bare chip (no files)
+            return SimulatedCardReader(settings.profile)
+        return SimulatedCardReader(
+            settings.profile, card_factory=lambda: build_chip(settings.profile, pki_dir)
+        )
     if settings.mode == "pcsc":
         try:
             from devices.pcsc_reader import PcscCardReader

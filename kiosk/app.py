@@ -22,7 +22,7 @@ from kiosk.session import Session, Step
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + ("idle",)
+SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + ("identify_card", "idle")
 
 
 def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
@@ -116,7 +116,7 @@ def render_screens(
 
     prepare_kivy(orientation=cfg.kiosk.orientation, offscreen=True)
     from kiosk.flow import InlineRunner
-    from kiosk.samples import ManualClock, walk_to
+    from kiosk.samples import ManualClock, identify_with_card, walk_to
     from screens.pilot import Pilot
     from screens.shell import KioskApp
 
@@ -130,12 +130,17 @@ def render_screens(
         pilot = Pilot(app)
         try:
             for name in screens:
-                step = Step.FORM if name == "idle" else Step(name)
+                step = {"idle": Step.FORM, "identify_card": Step.IDENTIFY}.get(name) or Step(name)
                 for lang in langs:
                     walk_to(flow, step)
                     app.font_scale = 1.3 if large_text else 1.0
                     app.set_contrast(contrast)
                     app.set_lang(lang)
+                    if name == "identify_card":  # the chip read: photo and name to confirm
+                        screen = app.screens[Step.IDENTIFY]
+                        screen.digits = flow.services.card_reader.card.profile.id_number
+                        identify_with_card(flow, confirm=False)
+                        screen._read_done(True)
                     if name == "idle":  # 15 seconds before the session ends
                         clock.advance(shot_cfg.kiosk.idle_timeout_s - 15)
                         app.check_idle()

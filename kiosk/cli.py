@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check every configured device and the back office")
     common(doctor)
     doctor.set_defaults(func=cmd_doctor)
+
+    from kiosk.cli_chip import add_chip_commands
+
+    add_chip_commands(sub, common)
     return parser
 
 

@@ -83,6 +83,10 @@ class CardReaderSettings:
     mode: str
     reader: str
     profile: str
+    trust_dir: Path
+    master_list: Path | None
+    untrusted_signer: str
+    test_pki_dir: Path
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,31 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 "demo",
                 allowed_text=_NAME_ALLOWED,
                 check=_pattern(_NAME_REGEX, "a valid profile name"),
+            ),
+            KeySpec(
+                "trust_dir",
+                Kind.PATH,
+                "folder of trusted CSCA certificates (PEM or DER) for passive authentication",
+                "trust",
+            ),
+            KeySpec(
+                "master_list",
+                Kind.OPTIONAL_PATH,
+                'a CSCA master list (CMS) to trust as well; "" for none',
+                "",
+            ),
+            KeySpec(
+                "untrusted_signer",
+                Kind.STR,
+                "a card signed by a CSCA not in the trust folder: accept with a warning, or refuse",
+                "warn",
+                ("warn", "refuse"),
+            ),
+            KeySpec(
+                "test_pki_dir",
+                Kind.PATH,
+                "the generated TEST CSCA of the simulated cards; trusted only in simulated mode",
+                "../var/test-pki",
             ),
         ),
     ),

@@ -101,6 +101,8 @@ class KioskFlow:
         self.services = services
         self.runner: Runner = runner or InlineRunner()
         self.on_notice: Callable[[Notice], None] = lambda notice: None
+        # (step name, index, total) while a card is read; called from the worker thread
+        self.on_progress: Callable[[str, int, int], None] = lambda step, index, total: None
         self._form: FormSpec | None = None
 
     # ------------------------------------------------------------------ helpers
@@ -134,6 +136,55 @@ class KioskFlow:
             return False
         self.session.identified(identity)
         return True
+
+    def read_card(self, raw: str, done: Callable[[bool], None] = lambda ok: None) -> bool:
+        """Read the card on the reader with the CAN from the typed number (in the background).
+
+        On success the chip's identity waits in ``session.data.chip_candidate`` for the citizen
+        to confirm; ``done(True)``. On failure a notice says what to do; ``done(False)``.
+        """
+        from kiosk.identity import normalise_id_number
+
+        try:
+            number = normalise_id_number(raw)
+        except KioskError as exc:
+            self._fail(exc)
+            return False
+
+        def work() -> Any:
+            return self.services.chip.read(number, self.on_progress)
+
+        def finished(outcome: Any) -> None:
+            if self.session.step is not Step.IDENTIFY:  # the citizen left meanwhile
+                outcome.identity.wipe()
+                return
+            self.session.chip_read(outcome.identity)
+            log.info(
+                "card read: %s, passive authentication %s, %d APDUs",
+                outcome.protocol,
+                outcome.passive,
+                outcome.apdus,
+            )
+            if outcome.warning_msgid:
+                self._notify(outcome.warning_msgid, error=False)
+            done(True)
+
+        def failed(exc: BaseException) -> None:
+            self._fail(exc)
+            done(False)
+
+        self.runner.run(work, finished, failed)
+        return True
+
+    def confirm_chip_identity(self) -> None:
+        """The citizen confirms the photo and name read from the chip are theirs."""
+        candidate = self.session.data.chip_candidate
+        if candidate is None:
+            return
+        self.session.identified(candidate)
+
+    def reject_chip_identity(self) -> None:
+        self.session.drop_chip_candidate()
 
     # ------------------------------------------------------------------ procedure and form
     def procedures(self) -> list[Any]:

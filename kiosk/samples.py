@@ -77,6 +77,22 @@ def _sample_text(f: Any) -> str:
     return text[: f.max_length] if f.max_length else text
 
 
+def identify_with_card(flow: Any, *, confirm: bool = True) -> None:
+    """Read the simulated card on the reader (the real chip path); confirm it is the citizen.
+
+    With a real reader (no simulated card to ask for its number) the sample identity is used.
+    """
+    card = getattr(flow.services.card_reader, "card", None)
+    if card is None or not hasattr(card, "profile"):
+        flow.session.identified(sample_identity())
+        return
+    flow.read_card(card.profile.id_number)
+    if flow.session.data.chip_candidate is None:
+        raise RuntimeError("the simulated card could not be read")
+    if confirm:
+        flow.confirm_chip_identity()
+
+
 DOSSIER_ORDER = (
     Step.CONSENT,
     Step.IDENTIFY,
@@ -118,7 +134,7 @@ def walk_to(flow: Any, step: Step) -> None:
     session.accept_consent()
     if step is Step.IDENTIFY:
         return
-    session.identified(sample_identity())
+    identify_with_card(flow)
     if step is Step.PROCEDURE:
         return
     flow.choose_procedure(flow.procedures()[0].code)

@@ -71,6 +71,7 @@ class Services:
     camera: Any
     card_reader: Any
     alerts: StaffAlerts
+    chip: Any = None
     virtual_printer: Any = None
     _closers: list[Any] = field(default_factory=list)
 
@@ -105,6 +106,7 @@ def build_services(cfg: Any) -> Services:
     from devices.printer import make_printer
     from kiosk.backoffice import LocalBackOffice
     from kiosk.catalog import load_catalog
+    from kiosk.chip_service import ChipService, load_trust
     from kiosk.tickets import TicketStore
     from kiosk.workdays import load_holidays
 
@@ -157,6 +159,13 @@ def build_services(cfg: Any) -> Services:
     camera = make_camera(cfg.camera)
     closers.append(camera.close)
     card_reader = make_card_reader(cfg.card_reader)
+    alerts = StaffAlerts(data_dir / "alerts.jsonl")
+    chip = ChipService(
+        card_reader,
+        load_trust(cfg.card_reader),
+        untrusted_signer=cfg.card_reader.untrusted_signer,
+        alert=lambda message: alerts.raise_alert(cfg.kiosk.id, message),
+    )
 
     return Services(
         config=cfg,
@@ -168,7 +177,8 @@ def build_services(cfg: Any) -> Services:
         printer=printer,
         camera=camera,
         card_reader=card_reader,
-        alerts=StaffAlerts(data_dir / "alerts.jsonl"),
+        alerts=alerts,
+        chip=chip,
         virtual_printer=virtual_printer,
         _closers=closers,
     )

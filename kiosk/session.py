@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import KioskError
-from kiosk.identity import Identity
+from kiosk.identity import Identity, IdentitySource
+
+ELDERLY_AGE = 60
 
 
 class SessionError(KioskError):
@@ -111,6 +113,7 @@ class SessionData:
     """Everything personal the session holds. ``Session.wipe()`` replaces it with a fresh one."""
 
     identity: Identity | None = None
+    chip_candidate: Identity | None = None  # read from the chip, waiting for "this is me"
     procedure_code: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     pages: dict[str, list[CapturedPage]] = field(default_factory=dict)
@@ -213,11 +216,33 @@ class Session:
         self._expect(Step.CONSENT)
         self.end(EndReason.DECLINED)
 
+    def chip_read(self, identity: Identity) -> None:
+        """The chip was read; its identity waits for the citizen to confirm it is theirs."""
+        self._expect(Step.IDENTIFY)
+        self.drop_chip_candidate()
+        self.data.chip_candidate = identity
+        self.touch()
+
+    def drop_chip_candidate(self) -> None:
+        """ "Not me", or reading again: forget what the chip gave."""
+        candidate = self.data.chip_candidate
+        if candidate is not None:
+            candidate.wipe()
+        self.data.chip_candidate = None
+
     def identified(self, identity: Identity) -> None:
         self._expect(Step.IDENTIFY)
+        if identity is self.data.chip_candidate:
+            self.data.chip_candidate = None
+        else:
+            self.drop_chip_candidate()
         if self.data.identity is not None and self.data.identity is not identity:
             self.data.identity.wipe()
         self.data.identity = identity
+        if identity.source is IdentitySource.CHIP and identity.date_of_birth is not None:
+            age = identity.age_on(date.today())
+            if age is not None and age >= ELDERLY_AGE:
+                self.data.priority_class = "elderly"  # served first (Luật Người cao tuổi)
         self._go(Step.PROCEDURE)
 
     def choose_procedure(self, code: str) -> None:
@@ -369,6 +394,7 @@ class Session:
         """Drop every personal datum: identity (photo overwritten), answers, pages and files."""
         if self.data.identity is not None:
             self.data.identity.wipe()
+        self.drop_chip_candidate()
         self._drop_pages()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)

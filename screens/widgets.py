@@ -32,6 +32,21 @@ class KButton(ButtonBehavior, Label):
     scales = BooleanProperty(True)  # False: keeps its size in large-text mode (header chrome)
 
 
+class PhaseBox(BoxLayout):
+    """One phase of a screen with several: hidden and deaf to touches unless ``active``."""
+
+    active = BooleanProperty(True)
+
+    def on_touch_down(self, touch: object) -> bool:
+        return super().on_touch_down(touch) if self.active else False
+
+    def on_touch_move(self, touch: object) -> bool:
+        return super().on_touch_move(touch) if self.active else False
+
+    def on_touch_up(self, touch: object) -> bool:
+        return super().on_touch_up(touch) if self.active else False
+
+
 class Keypad(GridLayout):
     """A 12-key numeric keypad: digits, clear and backspace. Emits ``on_key(key)``."""
 

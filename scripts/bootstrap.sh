@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   python3 python3-venv python3-dev build-essential pkg-config
   # pyscard builds from source against PC/SC lite; pcscd is the daemon
   swig libpcsclite-dev pcscd
+  # vpcd: a virtual PC/SC reader that the simulated chip plugs into (tests, demo)
+  vsmartcard-vpcd
   # Kivy renders offscreen through Mesa (EGL/GLES2), no X server needed
   libgl1-mesa-dri libegl1 libgles2 libmtdev1
   # OCR (issue 4 deepens it; installed from the start so the image is stable)

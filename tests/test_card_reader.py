@@ -288,7 +288,8 @@ def test_get_challenge_errors(card: SimulatedCCCD) -> None:
 def test_unknown_instruction_and_class(card: SimulatedCCCD) -> None:
     assert card.process(bytes.fromhex("00CA000000")) == b"\x6d\x00"
     assert card.process(bytes.fromhex("80A4020C02011C")) == b"\x6e\x00"
-    assert card.process(bytes.fromhex("0C84000008")) == b"\x6e\x00"  # no secure messaging yet
+    # a secured command before PACE/BAC: the secure-messaging objects are not acceptable
+    assert card.process(bytes.fromhex("0C84000008")) == b"\x69\x88"
 
 
 def test_a_failing_handler_answers_6f00(card: SimulatedCCCD) -> None:

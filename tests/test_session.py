@@ -230,3 +230,35 @@ def test_age_from_full_date() -> None:
     identity = Identity("001060012345", IdentitySource.CHIP, date_of_birth=date(1960, 12, 1))
     assert identity.age_on(date(2026, 11, 30)) == 65
     assert identity.age_on(date(2026, 12, 1)) == 66
+
+
+def test_chip_candidate_confirmed_and_elderly_priority(session: Session) -> None:
+    from kiosk.identity import Authenticity
+
+    session.start(Journey.DOSSIER)
+    session.accept_consent()
+    old = Identity(
+        "001055012345",
+        IdentitySource.CHIP,
+        Authenticity.AUTHENTIC,
+        full_name="Trần Văn Bình",
+        date_of_birth=date(1955, 1, 2),
+        photo=bytearray(b"jpeg"),
+    )
+    session.chip_read(old)
+    assert session.data.chip_candidate is old and session.step is Step.IDENTIFY
+    session.identified(old)
+    assert session.data.identity is old and session.data.chip_candidate is None
+    assert session.data.priority_class == "elderly"
+
+
+def test_not_me_wipes_the_chip_candidate(session: Session) -> None:
+    session.start(Journey.DOSSIER)
+    session.accept_consent()
+    other = Identity("001090012345", IdentitySource.CHIP, photo=bytearray(b"\x01\x02"))
+    photo = other.photo
+    session.chip_read(other)
+    session.drop_chip_candidate()
+    assert session.data.chip_candidate is None and photo == bytearray(2)
+    session.identified(Identity.from_typed_number(VALID_ID))
+    assert session.data.priority_class is None

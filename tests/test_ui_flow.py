@@ -11,7 +11,7 @@ import pytest
 from kiosk.session import Step  # noqa: E402  (after the harness prepared Kivy)
 from tests.ui_harness import running_kiosk, screen_text
 
-ID_NUMBER = "001185012345"
+ID_NUMBER = "001090012345"  # the demo card on the simulated reader
 
 
 def type_digits(pilot: Any, digits: str) -> None:
@@ -27,8 +27,13 @@ def walk_to_form(pilot: Any, flow: Any) -> None:
     pilot.tap("accept")
     assert flow.session.step is Step.IDENTIFY
     type_digits(pilot, ID_NUMBER)
-    pilot.tap("next")
+    pilot.tap("next")  # read my card
+    screen = pilot.screen()
+    pilot.wait_for(lambda: screen.phase == "confirm")
+    assert screen.holder_name == "Nguyễn Văn An" and screen.photo is not None
+    pilot.tap("confirm")
     assert flow.session.step is Step.PROCEDURE
+    assert flow.session.data.identity.authenticity.value == "authentic"
     first = flow.procedures()[0]
     pilot.tap(pilot.find_text(first.title(pilot.app.lang), startswith=True))
     assert flow.session.step is Step.FORM
@@ -105,6 +110,33 @@ def test_whole_dossier_path_by_taps(kiosk_config: Any) -> None:
         # every screen forgot the citizen
         assert pilot.app.screens[Step.IDENTIFY].digits == ""
         assert pilot.app.screens[Step.RECEIPT].code == ""
+
+
+def test_wrong_number_is_refused_by_the_chip(kiosk_config: Any) -> None:
+    with running_kiosk(kiosk_config) as (pilot, app, flow):
+        pilot.tap("start_dossier")
+        pilot.tap("accept")
+        type_digits(pilot, "001090099999")  # a valid number, but not this card's CAN
+        pilot.tap("next")
+        screen = pilot.screen()
+        pilot.wait_for(lambda: screen.phase == "number")
+        assert "Thẻ không chấp nhận số này" in pilot.widget("error").text
+        assert flow.session.step is Step.IDENTIFY and flow.session.data.identity is None
+
+
+def test_not_me_then_without_card(kiosk_config: Any) -> None:
+    with running_kiosk(kiosk_config) as (pilot, app, flow):
+        pilot.tap("start_dossier")
+        pilot.tap("accept")
+        type_digits(pilot, ID_NUMBER)
+        pilot.tap("next")
+        screen = pilot.screen()
+        pilot.wait_for(lambda: screen.phase == "confirm")
+        pilot.tap("not_me")
+        assert screen.phase == "number" and flow.session.data.chip_candidate is None
+        pilot.tap("without_card")
+        assert flow.session.step is Step.PROCEDURE
+        assert flow.session.data.identity.authenticity.value == "not_checked"
 
 
 def test_bad_id_number_shows_vietnamese_message(kiosk_config: Any) -> None:

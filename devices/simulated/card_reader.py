@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 
 from devices.base import Health
@@ -104,13 +105,20 @@ class SimulatedCardConnection(CardConnection):
 class SimulatedCardReader(CardReader):
     """A reader holding a ``SimulatedCCCD`` of the named profile (on it unless told not)."""
 
-    def __init__(self, profile_name: str = "demo", *, card_present: bool = True) -> None:
-        if profile_name not in PROFILES:
+    def __init__(
+        self,
+        profile_name: str = "demo",
+        *,
+        card_present: bool = True,
+        card_factory: Callable[[], SimulatedCCCD] | None = None,
+    ) -> None:
+        if card_factory is None and profile_name not in PROFILES:
             raise ReaderUnavailable(
                 f"unknown simulated card profile {profile_name!r} "
                 f"(known: {', '.join(sorted(PROFILES))})"
             )
         self.profile_name = profile_name
+        self._factory = card_factory or (lambda: SimulatedCCCD(PROFILES[profile_name]))
         self._changed = threading.Condition()
         self._card: SimulatedCCCD | None = None
         self._generation = 0
@@ -129,7 +137,7 @@ class SimulatedCardReader(CardReader):
     def insert(self, card: SimulatedCCCD | None = None) -> SimulatedCCCD:
         """Lay ``card`` (default: a new card of this reader's profile) on the reader."""
         if card is None:
-            card = SimulatedCCCD(PROFILES[self.profile_name])
+            card = self._factory()
         with self._changed:
             card.power_on()
             self._card = card

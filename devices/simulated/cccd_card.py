@@ -1,18 +1,22 @@
 """A simulated CCCD chip: an ISO 7816-4 APDU processor with the eMRTD file layout.
 
 It answers raw command APDUs with raw response APDUs (data + SW1 SW2), whatever carries them:
-the simulated reader in-process, or pcscd through a virtual reader. What it does today:
+the simulated reader in-process, or pcscd through a virtual reader (devices/simulated/vpcd.py).
 
-    SELECT (A4)       by AID (P1=04): the eMRTD application A0000002471001; the MF (P1=00,
-                      3F00 or no data); an EF by file id in the current DF (P1=02 or 00)
-    READ BINARY (B0)  offset in P1P2, or a short EF id in P1 (b8=1) with the offset in P2
-    GET CHALLENGE (84) 8 random bytes (kept in ``challenge`` for BAC)
+    SELECT (A4)        by AID (P1=04): the eMRTD application A0000002471001; the MF (P1=00,
+                       3F00 or no data); an EF by file id in the current DF (P1=02 or 00)
+    READ BINARY (B0)   offset in P1P2, or a short EF id in P1 (b8=1) with the offset in P2
+    READ BINARY (B1)   the offset in a DO54, the data in a DO53: files larger than 32 KiB
+    GET CHALLENGE (84) 8 random bytes; with BAC, the challenge of EXTERNAL AUTHENTICATE (82)
+    MSE:Set AT (22), GENERAL AUTHENTICATE (86)  PACE (devices/simulated/chip_pace.py)
+    INTERNAL AUTHENTICATE (88)  active authentication with the chip's DG15 key
 
 Files: EF.CardAccess (011C) in the MF, readable in plain: a DER SecurityInfos announcing PACE
-id-PACE-ECDH-GM-AES-CBC-CMAC-128 on brainpoolP256r1. In the application: EF.COM (011E),
-EF.SOD (011D), DG1 (0101), DG2 (0102), DG13 (010D), which need secure messaging (PACE or BAC,
-added by the chip issue): without it they answer 6982. The handlers are a table keyed by INS,
-so protocols are added as new handlers (``self.handlers[ins] = ...``).
+id-PACE-ECDH-GM-AES-CBC-CMAC-128 on brainpoolP256r1 (absent on a BAC-only chip). In the
+application: EF.COM, EF.SOD, DG1, DG2, DG13, DG14, DG15, readable only under secure messaging
+(6982 otherwise). Once PACE or BAC succeeds, commands with CLA 0C are unwrapped and answers
+wrapped by the session's ``SecureMessaging``; a bad MAC or a plain command ends the session, as
+ICAO 9303-11 asks of a chip.
 
 ``remove_after(n)`` makes the card leave the field after answering ``n`` more APDUs: the next
 ``process()`` raises ``CardRemoved``, as a reader does when the citizen lifts the card.
@@ -27,8 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from typing import Any
 
 from devices.base import CardRemoved
+from kiosk.emrtd import tlv
+from kiosk.emrtd.errors import EmrtdError
 
 AID_EMRTD = bytes.fromhex("A0000002471001")
 FID_MF = 0x3F00
@@ -51,7 +58,16 @@ SW_NO_PRECISE_DIAGNOSIS = 0x6F00
 
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
+INS_READ_BINARY_ODD = 0xB1
 INS_GET_CHALLENGE = 0x84
+INS_EXTERNAL_AUTHENTICATE = 0x82
+INS_INTERNAL_AUTHENTICATE = 0x88
+INS_MSE = 0x22
+INS_GENERAL_AUTHENTICATE = 0x86
+SW_SM_OBJECTS_MISSING = 0x6987
+SW_SM_OBJECTS_INCORRECT = 0x6988
+CLA_SM = 0x0C
+CLA_CHAINING = 0x10
 
 
 # --- DER, just what EF.CardAccess needs (X.690) -------------------------------------------
@@ -293,9 +309,14 @@ class SimulatedCCCD:
         self.handlers: dict[int, Handler] = {
             INS_SELECT: self._select,
             INS_READ_BINARY: self._read_binary,
+            INS_READ_BINARY_ODD: self._read_binary_odd,
             INS_GET_CHALLENGE: self._get_challenge,
         }
         self.supported_cla = frozenset({0x00})
+        self.sm: Any = None  # kiosk.emrtd.secure_messaging.SecureMessaging once opened
+        self.access_protocols: list[Any] = []  # PACEChip / BACChip: ``handle(cmd)``
+        self.protocol_ins: dict[int, Any] = {}
+        self.aa_signer: Callable[[bytes], bytes] | None = None
         self.in_field = True
         self._apdus_left: int | None = None
         self.apdu_count = 0
@@ -311,7 +332,17 @@ class SimulatedCCCD:
         self.current_df = self.mf
         self.current_ef: ElementaryFile | None = None
         self.secure_messaging = False
+        self.sm = None
         self.challenge: bytes | None = None
+
+    def add_protocol(self, chip: Any, instructions: tuple[int, ...]) -> None:
+        """Route ``instructions`` (e.g. PACE's 22 and 86) to ``chip.handle(cmd)``."""
+        for ins in instructions:
+            self.protocol_ins[ins] = chip
+
+    def end_secure_messaging(self) -> None:
+        self.sm = None
+        self.secure_messaging = False
 
     def power_on(self) -> bytes:
         """The card enters a reader's field (again): reset, forget any pending removal."""
@@ -351,16 +382,51 @@ class SimulatedCCCD:
         return answer
 
     def _dispatch(self, raw: bytes) -> bytes:
+        if len(raw) >= 4 and raw[0] & CLA_SM == CLA_SM:
+            return self._dispatch_secured(raw)
         try:
             command = CommandAPDU.parse(raw)
         except MalformedAPDU:
             return response(b"", SW_WRONG_LENGTH)
+        if self.sm is not None:  # a plain command ends the secure-messaging session
+            self.end_secure_messaging()
+        protocol = self.protocol_ins.get(command.ins)
+        if protocol is not None and command.cla in (0x00, CLA_CHAINING):
+            data, sw, sm = protocol.handle(command)
+            if sm is not None:
+                self.sm = sm
+                self.secure_messaging = True
+            return response(data, sw)
         if command.cla not in self.supported_cla:
             return response(b"", SW_CLA_NOT_SUPPORTED)
+        return self._run(command)
+
+    def _run(self, command: CommandAPDU) -> bytes:
         handler = self.handlers.get(command.ins)
         if handler is None:
             return response(b"", SW_INS_NOT_SUPPORTED)
         return handler(command)
+
+    def _dispatch_secured(self, raw: bytes) -> bytes:
+        sm = self.sm
+        if sm is None:
+            return response(b"", SW_SM_OBJECTS_INCORRECT)
+        try:
+            inner = sm.unprotect_command(raw)
+        except EmrtdError as exc:
+            self.end_secure_messaging()
+            return response(b"", getattr(exc, "sw", None) or SW_SM_OBJECTS_INCORRECT)
+        command = CommandAPDU(
+            inner.cla & ~CLA_SM & 0xFF,
+            inner.ins,
+            inner.p1,
+            inner.p2,
+            bytes(inner.data),
+            inner.le,
+            getattr(inner, "extended", False),
+        )
+        answer = self._run(command)
+        return sm.protect_response(answer[:-2], int.from_bytes(answer[-2:], "big"))
 
     def _readable(self, ef: ElementaryFile) -> bool:
         return ef.access is Access.PLAIN or self.secure_messaging
@@ -419,6 +485,40 @@ class SimulatedCCCD:
             return response(b"", SW_OFFSET_OUTSIDE_EF)
         chunk = ef.content[offset : offset + command.ne]
         return response(chunk, SW_OK if len(chunk) == command.ne else SW_END_OF_FILE)
+
+    def _read_binary_odd(self, command: CommandAPDU) -> bytes:
+        """READ BINARY B1: the offset in a DO54, the answer wrapped in a DO53."""
+        if command.ne is None or command.p1 or command.p2:
+            return response(b"", SW_WRONG_P1P2 if command.ne is not None else SW_WRONG_LENGTH)
+        try:
+            offset_do = tlv.parse_one(command.data)[0]
+        except EmrtdError:
+            return response(b"", SW_WRONG_LENGTH)
+        if offset_do.tag != 0x54 or not offset_do.value:
+            return response(b"", SW_WRONG_LENGTH)
+        ef = self.current_ef
+        if ef is None:
+            return response(b"", SW_NO_CURRENT_EF)
+        if not self._readable(ef):
+            return response(b"", SW_SECURITY_STATUS_NOT_SATISFIED)
+        offset = int.from_bytes(offset_do.value, "big")
+        if offset >= len(ef.content):
+            return response(b"", SW_OFFSET_OUTSIDE_EF)
+        head = 4 if command.ne > 0x7F else 2  # the DO53 header inside the answer
+        chunk = ef.content[offset : offset + max(0, command.ne - head)]
+        wrapped = tlv.encode(0x53, chunk)
+        full = offset + len(chunk) == len(ef.content) or len(wrapped) == command.ne
+        return response(wrapped, SW_OK if full else SW_END_OF_FILE)
+
+    def _internal_authenticate(self, command: CommandAPDU) -> bytes:
+        """Active authentication: sign the terminal's 8-byte nonce with the chip's DG15 key."""
+        if self.aa_signer is None:
+            return response(b"", SW_INS_NOT_SUPPORTED)
+        if not self.secure_messaging:
+            return response(b"", SW_SECURITY_STATUS_NOT_SATISFIED)
+        if len(command.data) != 8:
+            return response(b"", SW_WRONG_LENGTH)
+        return response(self.aa_signer(command.data), SW_OK)
 
     def _get_challenge(self, command: CommandAPDU) -> bytes:
         if command.p1 or command.p2:
