@@ -6,8 +6,8 @@ APDU count for the block size used.
 
 The minimum: for each file one SELECT plus ceil(size / block) READ BINARY, plus the access
 protocol's own APDUs (PACE: MSE:Set AT and four GENERAL AUTHENTICATE) and the SELECT of the
-application. Reads beyond that are the reader's overhead (the first short read that learns a
-file's length from its TLV header).
+application. The reader reaches it: the first READ BINARY of a file asks for a whole block,
+and the TLV header in it tells how much more to read.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def main() -> int:
         block = result.block_size
         sizes = {name: len(data) for name, data in result.files.items()}
         files_minimum = sum(1 + math.ceil(size / block) for size in sizes.values())
+        files_minimum += 2  # EF.CardAccess, read in plain before PACE: SELECT + one READ
         protocol_apdus = 5 if result.protocol == "PACE" else 2
         minimum = files_minimum + protocol_apdus + 1  # + SELECT application
         figures = {

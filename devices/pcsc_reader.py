@@ -253,14 +253,20 @@ class PcscCardReader(CardReader):
             remaining = max(deadline - time.monotonic(), 0.0)
             try:
                 with CardRequest(readers=[name], timeout=remaining, newcardonly=False) as req:
-                    service = req.waitforcard()
+                    req.waitforcard()
+                # The request's PC/SC context ends with the ``with``: connect through a fresh
+                # connection of the reader, which holds a context of its own.
+                reader = next(r for r in smartcard.System.readers() if str(r) == name)
+                connection = reader.createConnection()
+            except StopIteration:
+                raise ReaderUnavailable(f"the reader {name!r} disappeared") from None
             except PYSCARD_ERRORS as exc:
                 error = pcsc_error(exc, f"waiting for a card on {name!r}")
                 if isinstance(error, CardError):
                     self._reader_name()  # a vanished reader explains the failure better
                 raise error from exc
             try:
-                return self._connect(service.connection, name)
+                return self._connect(connection, name)
             except CardRemoved as exc:
                 # The card left between being seen and being connected: wait again.
                 if time.monotonic() >= deadline:

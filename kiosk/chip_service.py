@@ -91,7 +91,9 @@ class ChipService:
         untrusted_signer: str = "warn",
         alert: Callable[[str], None] | None = None,
         today: Callable[[], date] = date.today,
+        wait_s: float = 20.0,
     ) -> None:
+        self.wait_s = wait_s  # how long "place your card" waits for a card
         self.card_reader = card_reader
         self.trust = trust
         self.untrusted_signer = untrusted_signer
@@ -99,7 +101,7 @@ class ChipService:
         self.today = today
 
     def read(
-        self, id_number: str, progress: Progress | None = None, *, timeout_s: float = 20.0
+        self, id_number: str, progress: Progress | None = None, *, timeout_s: float | None = None
     ) -> ChipOutcome:
         number = normalise_id_number(id_number)
         key = AccessKey.from_id_number(number)
@@ -108,7 +110,7 @@ class ChipService:
             if progress is not None:
                 progress(step.value, index, total)
 
-        connection = self.card_reader.wait_for_card(timeout_s)
+        connection = self.card_reader.wait_for_card(self.wait_s if timeout_s is None else timeout_s)
         try:
             result = read_chip(connection.transmit, key, self.trust, listener=listener)
         finally:

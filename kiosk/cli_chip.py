@@ -40,15 +40,18 @@ def add_chip_commands(sub: Any, common: Any) -> None:
     simulate.set_defaults(func=cmd_chip_simulate)
 
 
-def _reader(args: argparse.Namespace, cfg: Any) -> Any:
-    from dataclasses import replace
+def _reader_settings(args: argparse.Namespace, cfg: Any) -> Any:
+    """The card-reader settings, with ``--reader`` meaning a real PC/SC reader.
 
-    from devices.card_reader import make_card_reader
+    The trust store follows the same settings: the TEST CSCA of the simulated cards is trusted
+    only with the simulated reader, never for a card on a PC/SC reader.
+    """
+    from dataclasses import replace
 
     settings = cfg.card_reader
     if args.reader is not None:
         settings = replace(settings, mode="pcsc", reader=args.reader)
-    return make_card_reader(settings)
+    return settings
 
 
 def cmd_chip_read(args: argparse.Namespace) -> int:
@@ -65,10 +68,13 @@ def cmd_chip_read(args: argparse.Namespace) -> int:
         key = AccessKey(can=args.can)
     else:
         key = AccessKey.from_mrz(args.mrz.replace("|", "\n"))
-    trust = load_trust(cfg.card_reader)
+    settings = _reader_settings(args, cfg)
+    trust = load_trust(settings)
     for extra in args.trust:
-        trust.add_path(Path(extra))
-    reader = _reader(args, cfg)
+        _trust_file(trust, Path(extra))
+    from devices.card_reader import make_card_reader
+
+    reader = make_card_reader(settings)
     connection = reader.wait_for_card(args.timeout)
     try:
         result = read_chip(connection.transmit, key, trust)
@@ -83,6 +89,20 @@ def cmd_chip_read(args: argparse.Namespace) -> int:
         for name, value in payload.items():
             print(f"{name}: {value}")
     return 0
+
+
+def _trust_file(trust: Any, path: Path) -> None:
+    """Add the certificates of a PEM/DER file (or of every file in a folder) to ``trust``."""
+    from cryptography import x509
+
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        data = file.read_bytes()
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            for cert in x509.load_pem_x509_certificates(data):
+                trust.add(cert)
+        elif b"PRIVATE KEY" not in data:
+            trust.add(x509.load_der_x509_certificate(data))
 
 
 def describe_result(result: Any, *, expiry: date | None) -> dict[str, Any]:

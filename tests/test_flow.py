@@ -139,3 +139,107 @@ def test_rating_is_stored_without_identity(flow: KioskFlow) -> None:
     flow.rate(4)
     assert flow.services.ratings.summary()[4] == 1
     assert flow.session.step is Step.WELCOME and flow.session.data.is_empty()
+
+
+def _flow_with_card(kiosk_env: dict[str, str], tmp_path: Any, profile: str, **extra: str) -> Any:
+    from kiosk.config import load_config
+
+    env = dict(kiosk_env)
+    env.update(
+        KIOSK_CARD_READER_PROFILE=profile,
+        KIOSK_CARD_READER_TEST_PKI_DIR=str(tmp_path / "pki"),
+        **extra,
+    )
+    cfg = load_config(None, env=env)
+    services = build_services(cfg)
+    flow = KioskFlow(make_session(cfg), services, InlineRunner())
+    flow.notices = []  # type: ignore[attr-defined]
+    flow.on_notice = flow.notices.append  # type: ignore[attr-defined]
+    flow.start(Journey.DOSSIER)
+    flow.session.accept_consent()
+    return flow
+
+
+@pytest.mark.parametrize(
+    ("profile", "msgid_start", "alerted"),
+    [
+        ("tampered", "The data on this card could not be verified", True),
+        ("expired", "This card has expired", False),
+        ("pulled", "The card was moved away", False),
+    ],
+)
+def test_refused_cards_explain_and_keep_nothing(
+    kiosk_env: dict[str, str], tmp_path: Any, profile: str, msgid_start: str, alerted: bool
+) -> None:
+    flow = _flow_with_card(kiosk_env, tmp_path, profile)
+    try:
+        number = flow.services.card_reader.card.profile.id_number
+        done: list[bool] = []
+        flow.read_card(number, done.append)
+        assert done == [False]
+        assert flow.notices[-1].msgid.startswith(msgid_start)  # type: ignore[attr-defined]
+        assert flow.session.data.chip_candidate is None and flow.session.data.identity is None
+        assert flow.session.step is Step.IDENTIFY
+        alerts = flow.services.alerts.recent()
+        assert bool(alerts) is alerted
+        if alerted:
+            assert "DG13" in alerts[-1]["message"]
+    finally:
+        flow.services.close()
+
+
+def test_untrusted_signer_warns_or_refuses_per_config(
+    kiosk_env: dict[str, str], tmp_path: Any
+) -> None:
+    flow = _flow_with_card(kiosk_env, tmp_path, "untrusted-signer")
+    try:
+        number = flow.services.card_reader.card.profile.id_number
+        flow.read_card(number)
+        candidate = flow.session.data.chip_candidate
+        assert candidate is not None and candidate.authenticity.value == "untrusted_signer"
+        notice = flow.notices[-1]  # type: ignore[attr-defined]
+        assert not notice.error and "issuer could not be verified" in notice.msgid
+    finally:
+        flow.services.close()
+    strict = _flow_with_card(
+        kiosk_env, tmp_path, "untrusted-signer", KIOSK_CARD_READER_UNTRUSTED_SIGNER="refuse"
+    )
+    try:
+        strict.read_card(strict.services.card_reader.card.profile.id_number)
+        assert strict.session.data.chip_candidate is None
+        assert strict.notices[-1].msgid.startswith("This card's issuer")  # type: ignore[attr-defined]
+    finally:
+        strict.services.close()
+
+
+def test_elderly_citizen_read_from_the_chip_is_served_first(
+    kiosk_env: dict[str, str], tmp_path: Any
+) -> None:
+    flow = _flow_with_card(kiosk_env, tmp_path, "elderly")
+    try:
+        flow.read_card(flow.services.card_reader.card.profile.id_number)
+        flow.confirm_chip_identity()
+        assert flow.session.step is Step.PROCEDURE
+        assert flow.session.data.identity.full_name == "Trần Thị Bình"
+        assert flow.session.data.priority_class == "elderly"
+    finally:
+        flow.services.close()
+
+
+def test_no_card_and_unplugged_reader(kiosk_env: dict[str, str], tmp_path: Any) -> None:
+    flow = _flow_with_card(kiosk_env, tmp_path, "demo")
+    try:
+        number = flow.services.card_reader.card.profile.id_number
+        flow.services.chip.wait_s = 0.2
+        flow.services.card_reader.remove()
+        flow.read_card(number)
+        assert flow.notices[-1].msgid == "Please place your citizen ID card on the reader."  # type: ignore[attr-defined]
+        flow.services.card_reader.unplug()
+        flow.read_card(number)
+        assert "card reader is not connected" in flow.notices[-1].msgid  # type: ignore[attr-defined]
+        flow.services.card_reader.replug()
+        flow.services.card_reader.insert()
+        flow.read_card(number)
+        assert flow.session.data.chip_candidate is not None
+    finally:
+        flow.services.close()

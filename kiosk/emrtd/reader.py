@@ -146,16 +146,24 @@ class ChipReadResult:
 
 
 def _check(answer: ResponseAPDU, step: ReadStep) -> bytes:
-    try:
-        return answer.check(step.value)
-    except CardStatusError:
-        raise
+    return answer.check(step.value)
+
+
+def _first_block(transmit: Transmit, block: int, step: ReadStep) -> bytes:
+    """The file's first block: a small file comes whole (6282, end of file); a chip that
+    refuses an Le beyond the file's end (6700, 6Cxx) is asked again for just the header."""
+    answer = ResponseAPDU.parse(transmit(read_binary(0, block).encode()))
+    if answer.sw >> 8 == 0x6C and answer.sw & 0xFF:
+        answer = ResponseAPDU.parse(transmit(read_binary(0, answer.sw & 0xFF).encode()))
+    elif answer.sw == 0x6700:
+        answer = ResponseAPDU.parse(transmit(read_binary(0, FIRST_READ).encode()))
+    return _check(answer, step)
 
 
 def read_file(transmit: Transmit, fid: int, block: int, step: ReadStep) -> bytes:
     """SELECT an EF and READ BINARY it whole, in blocks of at most ``block`` bytes."""
     _check(ResponseAPDU.parse(transmit(select_ef(fid).encode())), step)
-    first = _check(ResponseAPDU.parse(transmit(read_binary(0, FIRST_READ).encode())), step)
+    first = _first_block(transmit, block, step)
     if not first:
         raise ParseError(f"file {fid:04X} is empty", step=step.value)
     try:
@@ -167,14 +175,19 @@ def read_file(transmit: Transmit, fid: int, block: int, step: ReadStep) -> bytes
     while len(data) < total:
         offset = len(data)
         want = min(block, total - offset)
-        if offset <= MAX_SHORT_OFFSET:
-            command: CommandAPDU = read_binary(offset, want)
-            chunk = _check(ResponseAPDU.parse(transmit(command.encode())), step)
-        else:
-            # odd INS: the offset in DO54, the answer in DO53; the DO header takes 4 bytes
-            command = read_binary_odd(offset, min(want + 4, block))
-            wrapped = _check(ResponseAPDU.parse(transmit(command.encode())), step)
-            chunk = tlv.parse_one(wrapped)[0].value if wrapped else b""
+        try:
+            if offset <= MAX_SHORT_OFFSET:
+                command: CommandAPDU = read_binary(offset, want)
+                chunk = _check(ResponseAPDU.parse(transmit(command.encode())), step)
+            else:
+                # odd INS: the offset in DO54, the answer in DO53; the DO header takes 4 bytes
+                command = read_binary_odd(offset, min(want + 4, block))
+                wrapped = _check(ResponseAPDU.parse(transmit(command.encode())), step)
+                chunk = tlv.parse_one(wrapped)[0].value if wrapped else b""
+        except CardStatusError as exc:
+            if exc.sw != 0x6B00:  # 6B00: offset beyond the end of the file
+                raise
+            chunk = b""
         if not chunk:
             raise ParseError(
                 f"file {fid:04X} ends at {offset} bytes, its header says {total}", step=step.value
