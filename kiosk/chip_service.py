@@ -101,10 +101,17 @@ class ChipService:
         self.today = today
 
     def read(
-        self, id_number: str, progress: Progress | None = None, *, timeout_s: float | None = None
+        self,
+        id_number: str,
+        progress: Progress | None = None,
+        *,
+        timeout_s: float | None = None,
+        mrz_key: str | None = None,
     ) -> ChipOutcome:
+        """Read the card of ``id_number`` (its CAN opens PACE; ``mrz_key``, from the MRZ read
+        by the camera, also opens a BAC-only chip)."""
         number = normalise_id_number(id_number)
-        key = AccessKey.from_id_number(number)
+        key = AccessKey(can=AccessKey.from_id_number(number).can, mrz_key=mrz_key)
 
         def listener(step: ReadStep, index: int, total: int) -> None:
             if progress is not None:

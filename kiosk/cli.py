@@ -148,8 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     from kiosk.cli_chip import add_chip_commands
+    from kiosk.cli_vision import add_vision_commands
 
     add_chip_commands(sub, common)
+    add_vision_commands(sub)
     return parser
 
 

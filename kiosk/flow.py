@@ -104,6 +104,9 @@ class KioskFlow:
         # (step name, index, total) while a card is read; called from the worker thread
         self.on_progress: Callable[[str, int, int], None] = lambda step, index, total: None
         self._form: FormSpec | None = None
+        self._scanned_mrz_key: str | None = None  # from the card's MRZ, for BAC-only chips
+        self._live: Any = None  # kiosk.live_capture.LiveCapture while the camera is open
+        self._live_requirement: str | None = None
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, msgid: str, *, error: bool = True) -> None:
@@ -124,6 +127,7 @@ class KioskFlow:
     # ------------------------------------------------------------------ start
     def start(self, journey: Journey) -> None:
         self._form = None
+        self._scanned_mrz_key = None
         self.session.start(journey)
 
     # ------------------------------------------------------------------ identify
@@ -136,6 +140,31 @@ class KioskFlow:
             return False
         self.session.identified(identity)
         return True
+
+    def scan_card(
+        self, kind: str, done: Callable[[str | None], None], *, seconds: float = 12.0
+    ) -> None:
+        """Read the card's QR ("qr") or MRZ ("mrz") with the camera, then its chip.
+
+        Frames are tried for up to ``seconds``; the ID number found (and, from the MRZ, the BAC
+        key) is handed to ``read_card``; ``done(id_number)`` or ``done(None)`` with a notice.
+        """
+        from kiosk.card_scan import scan_card_with_camera
+
+        def work() -> Any:
+            return scan_card_with_camera(self.services.camera, kind, seconds=seconds)
+
+        def found(scan: Any) -> None:
+            if self.session.step is not Step.IDENTIFY:
+                return
+            self._scanned_mrz_key = scan.mrz_key
+            done(scan.id_number)
+
+        def failed(exc: BaseException) -> None:
+            self._fail(exc)
+            done(None)
+
+        self.runner.run(work, found, failed)
 
     def read_card(self, raw: str, done: Callable[[bool], None] = lambda ok: None) -> bool:
         """Read the card on the reader with the CAN from the typed number (in the background).
@@ -151,8 +180,10 @@ class KioskFlow:
             self._fail(exc)
             return False
 
+        mrz_key = self._scanned_mrz_key
+
         def work() -> Any:
-            return self.services.chip.read(number, self.on_progress)
+            return self.services.chip.read(number, self.on_progress, mrz_key=mrz_key)
 
         def finished(outcome: Any) -> None:
             if self.session.step is not Step.IDENTIFY:  # the citizen left meanwhile
@@ -230,12 +261,14 @@ class KioskFlow:
         scratch = self.session.scratch_dir()
 
         def work() -> Path:
+            from kiosk.document_pages import page_from_photo
+
             camera = self.services.camera
             if not camera.is_open:
                 camera.open()
-            frame = camera.read()
+            page, _note = page_from_photo(camera.read())
             path = scratch / f"{requirement_id}-{uuid.uuid4().hex[:8]}.jpg"
-            if not cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            if not cv2.imwrite(str(path), page, [cv2.IMWRITE_JPEG_QUALITY, 90]):
                 raise KioskError(f"could not write {path}")
             return path
 
@@ -247,6 +280,49 @@ class KioskFlow:
             done(path)
 
         self.runner.run(work, finished, self._fail)
+
+    # the live camera (documents screen)
+    def start_live(self, requirement_id: str) -> None:
+        """Open the camera for one document: frames analysed until the page is captured."""
+        from kiosk.live_capture import DocumentAnalyser, LiveCapture
+
+        self.stop_live()
+        self._live_requirement = requirement_id
+        self._live = LiveCapture(self.services.camera, DocumentAnalyser)
+        self._live.start()
+
+    def live_view(self) -> Any:
+        return self._live.latest() if self._live is not None else None
+
+    def restart_live(self) -> None:
+        if self._live is not None:
+            self._live.start()
+
+    def stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+        self._live = None
+
+    def capture_live_now(self) -> None:
+        """Capture without waiting for a steady page: the analyser takes the next frame."""
+        if self._live is not None:
+            self._live.capture_next()
+
+    def accept_live(self) -> Path | None:
+        """Keep the captured page as the document's next page; returns its file."""
+        view = self.live_view()
+        requirement_id = self._live_requirement
+        self.stop_live()
+        if view is None or view.captured is None or requirement_id is None:
+            return None
+        if self.session.step is not Step.DOCUMENTS:
+            return None
+        path = self.session.scratch_dir() / f"{requirement_id}-{uuid.uuid4().hex[:8]}.jpg"
+        if not cv2.imwrite(str(path), view.captured, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            self._notify(KioskError.msgid)
+            return None
+        self.session.add_page(requirement_id, path)
+        return path
 
     def retake_page(self, requirement_id: str) -> None:
         self.session.remove_last_page(requirement_id)
@@ -299,8 +375,9 @@ class KioskFlow:
         self.session.confirm_review()
 
         def work() -> tuple[Any, bool]:
-            result = self.services.backoffice.submit(submission)
-            printed = self._print_receipt(submission, result)
+            digitised = self._as_searchable_pdfs(submission)
+            result = self.services.backoffice.submit(digitised)
+            printed = self._print_receipt(digitised, result)
             return result, printed
 
         def done(outcome: tuple[Any, bool]) -> None:
@@ -314,6 +391,25 @@ class KioskFlow:
             self._fail(exc)
 
         self.runner.run(work, done, failed)
+
+    def _as_searchable_pdfs(self, submission: Any) -> Any:
+        """Each document's captured pages become one searchable PDF (image + Vietnamese text):
+        the dossier carries the digitised paper, not loose photos."""
+        from dataclasses import replace
+
+        from kiosk.vision.pdf import write_searchable_pdf
+
+        scratch = self.session.scratch_dir()
+        attachments = []
+        for attachment in submission.attachments:
+            images = [p for p in attachment.pages if p.suffix.lower() != ".pdf"]
+            if not images:
+                attachments.append(attachment)
+                continue
+            pdf = scratch / f"{attachment.requirement_id}.pdf"
+            write_searchable_pdf(images, pdf, title=attachment.title)
+            attachments.append(replace(attachment, pages=[pdf]))
+        return replace(submission, attachments=attachments)
 
     def receipt_data(self, submission: Any = None, result: Any = None) -> Any:
         from kiosk.receipt import ReceiptData
@@ -439,7 +535,9 @@ class KioskFlow:
         self.session.back()
 
     def cancel(self) -> None:
+        self.stop_live()
         self._form = None
+        self._scanned_mrz_key = None
         self.session.cancel()
 
 

@@ -1,7 +1,9 @@
 """Documents screen: the procedure's required papers, each captured page by page with the camera.
 
-Issue 4 adds the live preview with the page outline, guidance and automatic capture; here a tap
-takes a frame from the configured camera (real or simulated) and shows it to accept or retake.
+Phases: ``list`` (every required document, its pages, capture or retake), ``live`` (the camera's
+preview with the page outline drawn, the guidance in words, the progress to the automatic
+capture, and a "capture now" button), ``review`` (the straightened page: use it or retake).
+Frames come from ``kiosk.live_capture`` on a worker thread; this screen only draws them.
 """
 
 from __future__ import annotations
@@ -9,10 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kivy.properties import ObjectProperty, StringProperty
+from kivy.clock import Clock
+from kivy.graphics import Color, Line
+from kivy.graphics.texture import Texture
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from screens.base import KioskScreen
+
+POLL_S = 1 / 15
+
+
+def texture_of(frame: Any, texture: Any = None) -> Any:
+    """A Kivy texture showing a BGR NumPy frame (reused when the size is unchanged)."""
+    height, width = frame.shape[:2]
+    if texture is None or texture.size != (width, height):
+        texture = Texture.create(size=(width, height), colorfmt="bgr")
+        texture.flip_vertical()
+    texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+    return texture
 
 
 class DocumentRow(BoxLayout):
@@ -25,13 +42,25 @@ class DocumentRow(BoxLayout):
 
 
 class DocumentsScreen(KioskScreen):
-    preview = StringProperty("")
+    phase = StringProperty("list")  # list | live | review
+    preview = StringProperty("")  # the last accepted page (a file in the session's folder)
     busy_id = StringProperty("")
+    current_title = StringProperty("")
+    guidance = StringProperty("")
+    progress = NumericProperty(0)
+    live_texture = ObjectProperty(None, allownone=True)
+    page_texture = ObjectProperty(None, allownone=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._rows: list[DocumentRow] = []
+        self._poll_event: Any = None
+        self._last_sequence = -1
+        self._frame_size = (1, 1)
+        self._corners: Any = None
+        self._outline: Line | None = None
 
+    # ------------------------------------------------------------------ the list
     def refresh(self) -> None:
         lang = self.app.lang
         reqs = self.flow.requirements() if self.flow.current_procedure() else []
@@ -58,16 +87,19 @@ class DocumentsScreen(KioskScreen):
             self.preview = ""
 
     def capture(self, requirement_id: str) -> None:
+        """Open the live camera for this document."""
+        req = next(r for r in self.flow.requirements() if r.id == requirement_id)
         self.busy_id = requirement_id
-        self.flow.capture_page(requirement_id, self._captured)
-
-    def _captured(self, path: Path) -> None:
-        self.busy_id = ""
-        self.preview = str(path)
-        self.ids.preview.reload()
-        self.refresh()
+        self.current_title = req.title(self.app.lang)
+        self.guidance = ""
+        self.progress = 0
+        self._last_sequence = -1
+        self.phase = "live"
+        self.flow.start_live(requirement_id)
+        self._start_polling()
 
     def retake(self, requirement_id: str) -> None:
+        """Drop the last page of a document (from the list)."""
         self.flow.retake_page(requirement_id)
         pages = [p for ps in self.session.data.pages.values() for p in ps]
         self.preview = str(pages[-1].path) if pages else ""
@@ -76,9 +108,108 @@ class DocumentsScreen(KioskScreen):
     def done(self) -> None:
         self.flow.documents_done()
 
+    # ------------------------------------------------------------------ live
+    def _start_polling(self) -> None:
+        if self._poll_event is None:
+            self._poll_event = Clock.schedule_interval(lambda dt: self.poll(), POLL_S)
+
+    def _stop_polling(self) -> None:
+        if self._poll_event is not None:
+            self._poll_event.cancel()
+            self._poll_event = None
+
+    def poll(self) -> None:
+        """Show the newest analysed frame; switch to review when the page was captured."""
+        view = self.flow.live_view()
+        if view is None or view.sequence == self._last_sequence:
+            return
+        self._last_sequence = view.sequence
+        self.session.touch()  # a citizen busy with the camera is not idle
+        self.guidance = self.t(view.guidance_msgid) if view.guidance_msgid else ""
+        self.progress = view.progress
+        self.live_texture = texture_of(view.frame, self.live_texture)
+        height, width = view.frame.shape[:2]
+        self._frame_size = (width, height)
+        self._corners = view.corners
+        self.draw_outline()
+        if view.captured is not None:
+            self._stop_polling()
+            self.page_texture = texture_of(view.captured)
+            self.phase = "review"
+
+    def draw_outline(self, *args: Any) -> None:
+        """The page outline over the preview, in the image's displayed coordinates."""
+        image = self.ids.live
+        if self._outline is None:
+            with image.canvas.after:
+                Color(0.1, 0.85, 0.3, 1)
+                self._outline = Line(width=3, close=True)
+        if not self._corners:
+            self._outline.points = []
+            return
+        shown_w, shown_h = image.norm_image_size
+        width, height = self._frame_size
+        x0 = image.center_x - shown_w / 2
+        y0 = image.center_y - shown_h / 2
+        sx, sy = shown_w / width, shown_h / height
+        points: list[float] = []
+        for x, y in self._corners:
+            points += [x0 + x * sx, y0 + (height - y) * sy]
+        self._outline.points = points
+
+    def capture_now(self) -> None:
+        """The citizen does not wait for the automatic capture."""
+        self.flow.capture_live_now()
+
+    def stop_live(self) -> None:
+        """Back to the list without a new page."""
+        self._stop_polling()
+        self.flow.stop_live()
+        self.phase = "list"
+        self.busy_id = ""
+        self.refresh()
+
+    # ------------------------------------------------------------------ review
+    def accept(self) -> None:
+        path = self.flow.accept_live()
+        self._stop_polling()
+        self.phase = "list"
+        self.busy_id = ""
+        if path is not None:
+            self.preview = str(path)
+            self.ids.preview.reload()
+        self.refresh()
+
+    def retake_live(self) -> None:
+        self.page_texture = None
+        self.phase = "live"
+        self._last_sequence = -1
+        self.flow.restart_live()
+        self._start_polling()
+
+    def _captured(self, path: Path) -> None:  # the hand capture from the list (tests, demo)
+        self.busy_id = ""
+        self.preview = str(path)
+        self.ids.preview.reload()
+        self.refresh()
+
+    def on_leave(self, *args: Any) -> None:
+        self._stop_polling()
+        self.flow.stop_live()
+
     def reset(self) -> None:
+        self._stop_polling()
+        self.flow.stop_live()
+        self.phase = "list"
         self.preview = ""
         self.busy_id = ""
+        self.guidance = ""
+        self.progress = 0
+        self.live_texture = None
+        self.page_texture = None
+        self._corners = None
+        if self._outline is not None:
+            self._outline.points = []
         for row in self._rows:
             row.requirement = None
             row.pages = 0

@@ -42,7 +42,8 @@ def photo_texture(image_bytes: bytes) -> Any:
 class IdentifyScreen(KioskScreen):
     digits = StringProperty("")
     error = StringProperty("")
-    phase = StringProperty("number")  # number | reading | confirm
+    phase = StringProperty("number")  # number | scanning | reading | confirm
+    scan_kind = StringProperty("qr")
     progress = NumericProperty(0)
     photo = ObjectProperty(None, allownone=True)
     holder_name = StringProperty("")
@@ -106,6 +107,21 @@ class IdentifyScreen(KioskScreen):
         """Continue with the typed number only (the identity stays unchecked)."""
         self.error = ""
         self._capture_notice(lambda: self.flow.enter_id_number(self.digits))
+
+    def scan(self, kind: str) -> None:
+        """Read the ID number from the card's QR or MRZ with the camera, then the chip."""
+        self.error = ""
+        self.scan_kind = kind
+        self.phase = "scanning"
+        self.flow.scan_card(kind, self._scanned)
+
+    def _scanned(self, id_number: str | None) -> None:
+        if id_number is None:
+            self.phase = "number"
+            self.error = self.app.notice
+            return
+        self.digits = id_number
+        self.read_card()
 
     def submit(self) -> None:
         self.read_card()

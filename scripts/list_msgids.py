@@ -56,8 +56,9 @@ def py_msgids() -> set[str]:
 def mapping_msgids() -> set[str]:
     """Message ids kept in tables: step names, dossier states, rating levels, error classes."""
     from kiosk.ratings import LEVELS
+    from kiosk.vision.quality import MESSAGES as QUALITY_MESSAGES
 
-    found = set(LEVELS.values())
+    found = set(LEVELS.values()) | set(QUALITY_MESSAGES.values())
     shell = ROOT / "screens" / "shell.py"
     lookup = ROOT / "screens" / "lookup.py"
     for path in (shell, lookup):

@@ -66,7 +66,8 @@ def test_default_file_loads_with_simulated_devices() -> None:
     assert (cfg.kiosk.idle_timeout_s, cfg.kiosk.idle_warning_s) == (90, 20)
     assert cfg.backoffice.url == "" and cfg.backoffice.ca_file is None
     assert cfg.card_reader.mode == "simulated"
-    assert cfg.camera.mode == "simulated" and cfg.camera.frames is None
+    assert cfg.camera.mode == "simulated"
+    assert cfg.camera.frames == paths.SAMPLES_DIR / "document-vn.jpg"
     assert cfg.printer.mode == "simulated" and cfg.printer.out_dir is None
     assert cfg.catalog.procedures_dir == paths.CONFIG_DIR / "procedures"
     assert cfg.catalog.holidays_file == paths.CONFIG_DIR / "holidays.toml"

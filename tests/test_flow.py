@@ -34,6 +34,12 @@ def test_submission_reaches_back_office_and_prints_receipt(flow: KioskFlow) -> N
     assert flow.session.data.receipt_printed is True
     status = flow.services.backoffice.lookup(result.dossier_code)
     assert status.code == result.dossier_code
+    stored = list((flow.services.config.kiosk.data_dir / "backoffice-attachments").rglob("*"))
+    pdfs = [p for p in stored if p.is_file() and p.read_bytes()[:5] == b"%PDF-"]
+    assert pdfs, "each document reaches the back office as a searchable PDF"
+    from kiosk.vision.pdf import pdf_text
+
+    assert any("VIỆT NAM" in "".join(pdf_text(p.read_bytes())) for p in pdfs)
     receipts = flow.services.virtual_printer.wait_for_receipts(1)
     assert len(receipts) == 1
     assert receipts[0].images and receipts[0].cut

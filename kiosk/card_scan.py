@@ -1,0 +1,88 @@
+"""Reading the citizen ID card's QR code or MRZ with the camera, to open its chip without typing.
+
+The QR (front of the 2021 CCCD, back of the 2024 Căn cước card) gives the 12-digit ID number,
+hence the CAN; the MRZ (back) gives the ID number too and the BAC key that a chip without PACE
+needs. Frames are taken until one reads or the time is up; a frame that holds an MRZ whose check
+digits cannot be repaired is never guessed at: the next frame is tried, and at the end the
+citizen is asked to scan again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.errors import KioskError
+
+MSG_NOTHING_FOUND_QR = (
+    "No QR code was found. Hold the side of the card with the QR code under the camera."
+)
+MSG_NOTHING_FOUND_MRZ = (
+    "The code on the back of the card was not found. Hold the back of the card flat under the "
+    "camera."
+)
+
+
+class ScanFailed(KioskError):
+    """Nothing usable was read in the time given."""
+
+
+@dataclass(frozen=True)
+class CardScan:
+    id_number: str
+    mrz_key: str | None
+    source: str  # "qr" or "mrz"
+
+
+def scan_frame(frame: Any, kind: str) -> CardScan | None:
+    """Try one frame; None when nothing is there, the vision errors when something is wrong."""
+    from kiosk.vision.errors import MRZNotFound, QRNotFound
+
+    if kind == "qr":
+        from kiosk.vision.cccd_qr import parse_cccd_qr
+        from kiosk.vision.qr_reader import read_qr
+
+        try:
+            texts = read_qr(frame)
+        except QRNotFound:
+            return None
+        if not texts:
+            return None
+        card = parse_cccd_qr(texts[0])
+        return CardScan(card.id_number, None, "qr")
+    from kiosk.vision.mrz_reader import read_mrz
+
+    try:
+        read = read_mrz(frame)
+    except MRZNotFound:
+        return None
+    if not read.id_number:
+        return None
+    return CardScan(read.id_number, read.mrz_key, "mrz")
+
+
+def scan_card_with_camera(camera: Any, kind: str, *, seconds: float = 12.0) -> CardScan:
+    """Frames from ``camera`` until the card's QR/MRZ reads; ``ScanFailed`` after ``seconds``."""
+    if kind not in ("qr", "mrz"):
+        raise ValueError(f"kind must be 'qr' or 'mrz', not {kind!r}")
+    if not camera.is_open:
+        camera.open()
+    deadline = time.monotonic() + seconds
+    last_error: KioskError | None = None
+    while True:
+        frame = camera.read()
+        try:
+            found = scan_frame(frame, kind)
+        except KioskError as exc:  # an unreadable MRZ, a QR that is not a CCCD's: try again
+            last_error = exc
+            found = None
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            if last_error is not None:
+                raise last_error
+            raise ScanFailed(
+                f"no {kind} read in {seconds:g} s",
+                msgid=MSG_NOTHING_FOUND_QR if kind == "qr" else MSG_NOTHING_FOUND_MRZ,
+            )
