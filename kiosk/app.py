@@ -17,12 +17,22 @@ from typing import Any
 
 from kiosk.config import KioskConfig
 from kiosk.flow import KioskFlow, ThreadRunner
+from kiosk.paths import SAMPLES_DIR
 from kiosk.services import build_services
 from kiosk.session import Session, Step
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + ("identify_card", "idle")
+SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
+    "identify_card",
+    "documents_live",
+    "idle",
+)
+EXTRA_SCREENS = {
+    "idle": Step.FORM,
+    "identify_card": Step.IDENTIFY,
+    "documents_live": Step.DOCUMENTS,
+}
 
 
 def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
@@ -93,7 +103,7 @@ def screenshot_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
     """The config for rendering sample screens: simulated devices, a throw-away data folder."""
     kiosk = replace(cfg.kiosk, data_dir=data_dir, fullscreen=False, touch=True)
     printer = replace(cfg.printer, mode="simulated", host="127.0.0.1", port=0, out_dir=None)
-    camera = replace(cfg.camera, mode="simulated", frames=None)
+    camera = replace(cfg.camera, mode="simulated", frames=SAMPLES_DIR / "document-vn.jpg")
     reader = replace(cfg.card_reader, mode="simulated")
     backoffice = replace(cfg.backoffice, url="")
     return replace(
@@ -130,7 +140,7 @@ def render_screens(
         pilot = Pilot(app)
         try:
             for name in screens:
-                step = {"idle": Step.FORM, "identify_card": Step.IDENTIFY}.get(name) or Step(name)
+                step = EXTRA_SCREENS.get(name) or Step(name)
                 for lang in langs:
                     walk_to(flow, step)
                     app.font_scale = 1.3 if large_text else 1.0
@@ -141,6 +151,12 @@ def render_screens(
                         screen.digits = flow.services.card_reader.card.profile.id_number
                         identify_with_card(flow, confirm=False)
                         screen._read_done(True)
+                    if name == "documents_live":  # the camera's preview with the guidance
+                        screen = app.screens[Step.DOCUMENTS]
+                        screen.capture(flow.requirements()[0].id)
+                        pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
+                        screen._stop_polling()
+                        flow.stop_live()
                     if name == "idle":  # 15 seconds before the session ends
                         clock.advance(shot_cfg.kiosk.idle_timeout_s - 15)
                         app.check_idle()

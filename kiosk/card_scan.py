@@ -40,16 +40,12 @@ def scan_frame(frame: Any, kind: str) -> CardScan | None:
     from kiosk.vision.errors import MRZNotFound, QRNotFound
 
     if kind == "qr":
-        from kiosk.vision.cccd_qr import parse_cccd_qr
-        from kiosk.vision.qr_reader import read_qr
+        from kiosk.vision.qr_reader import read_cccd_qr
 
         try:
-            texts = read_qr(frame)
+            card = read_cccd_qr(frame)  # the card's code, even with another QR in view
         except QRNotFound:
             return None
-        if not texts:
-            return None
-        card = parse_cccd_qr(texts[0])
         return CardScan(card.id_number, None, "qr")
     from kiosk.vision.mrz_reader import read_mrz
 
@@ -59,7 +55,7 @@ def scan_frame(frame: Any, kind: str) -> CardScan | None:
         return None
     if not read.id_number:
         return None
-    return CardScan(read.id_number, read.mrz_key, "mrz")
+    return CardScan(read.id_number, read.mrz_key or None, "mrz")
 
 
 def scan_card_with_camera(camera: Any, kind: str, *, seconds: float = 12.0) -> CardScan:

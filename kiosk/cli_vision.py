@@ -75,15 +75,12 @@ def cmd_ocr_mrz(args: argparse.Namespace) -> int:
 
 
 def cmd_ocr_qr(args: argparse.Namespace) -> int:
-    from kiosk.vision.cccd_qr import parse_cccd_qr
     from kiosk.vision.images import load_image
-    from kiosk.vision.qr_reader import read_qr
+    from kiosk.vision.qr_reader import read_cccd_qr
 
     started = time.perf_counter()
-    texts = read_qr(load_image(args.image))
-    card = parse_cccd_qr(texts[0])
+    card = read_cccd_qr(load_image(args.image))
     payload = {
-        "text": texts[0],
         "id_number": card.id_number,
         "old_id": card.old_id,
         "full_name": card.full_name,

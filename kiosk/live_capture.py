@@ -130,7 +130,8 @@ def preview_of(frame: np.ndarray) -> tuple[np.ndarray, float]:
     height, width = frame.shape[:2]
     scale = min(1.0, PREVIEW_MAX_SIDE / max(height, width))
     if scale < 1.0:
-        frame = cv2.resize(frame, (int(width * scale), int(height * scale)), cv2.INTER_AREA)
+        size = (int(width * scale), int(height * scale))
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     return frame, scale
 
 

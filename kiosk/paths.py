@@ -14,3 +14,4 @@ SAMPLES_DIR = ASSETS_DIR / "samples"
 
 FONT_REGULAR = FONTS_DIR / "Roboto-Regular.ttf"
 FONT_BOLD = FONTS_DIR / "Roboto-Bold.ttf"
+FONT_OCRB = FONTS_DIR / "OCRB.otf"  # the MRZ font (ICAO 9303), for the MRZ reader's templates

@@ -249,3 +249,56 @@ def test_no_card_and_unplugged_reader(kiosk_env: dict[str, str], tmp_path: Any) 
         assert flow.session.data.chip_candidate is not None
     finally:
         flow.services.close()
+
+
+def _card_photo(tmp_path: Any, side: str) -> Any:
+    """A photo of the demo citizen's card (front with QR, or back with MRZ) on a desk."""
+    import cv2
+    import numpy as np
+
+    from devices.simulated.card_images import CardHolder, render_cccd_back, render_cccd_front
+    from devices.simulated.card_reader import PROFILES
+    from devices.simulated.profiles import FAMILY, _lds_profile
+
+    holder = CardHolder(_lds_profile(PROFILES["demo"], FAMILY["demo"]), old_id="013456789")
+    card = render_cccd_front(holder) if side == "front" else render_cccd_back(holder)
+    desk = np.full((1080, 1920, 3), (40, 60, 90), np.uint8)
+    height, width = card.shape[:2]
+    scale = min(1500 / width, 900 / height)
+    card = cv2.resize(card, (int(width * scale), int(height * scale)), interpolation=cv2.INTER_AREA)
+    y, x = (1080 - card.shape[0]) // 2, (1920 - card.shape[1]) // 2
+    desk[y : y + card.shape[0], x : x + card.shape[1]] = card
+    path = tmp_path / f"card-{side}.jpg"
+    cv2.imwrite(str(path), desk)
+    return path
+
+
+@pytest.mark.parametrize(("kind", "side"), [("qr", "front"), ("mrz", "back")])
+def test_scan_the_card_then_read_its_chip(
+    kiosk_env: dict[str, str], tmp_path: Any, kind: str, side: str
+) -> None:
+    photo = _card_photo(tmp_path, side)
+    flow = _flow_with_card(kiosk_env, tmp_path, "demo", KIOSK_CAMERA_FRAMES=str(photo))
+    try:
+        found: list[str | None] = []
+        flow.scan_card(kind, found.append, seconds=5)
+        assert found == ["001090012345"], flow.notices  # type: ignore[attr-defined]
+        flow.read_card(found[0])
+        assert flow.session.data.chip_candidate.full_name == "Nguyễn Văn An"
+    finally:
+        flow.services.close()
+
+
+def test_scan_finds_nothing_on_an_empty_desk(kiosk_env: dict[str, str], tmp_path: Any) -> None:
+    from kiosk.paths import SAMPLES_DIR
+
+    flow = _flow_with_card(
+        kiosk_env, tmp_path, "demo", KIOSK_CAMERA_FRAMES=str(SAMPLES_DIR / "desk-empty.jpg")
+    )
+    try:
+        found: list[str | None] = []
+        flow.scan_card("qr", found.append, seconds=0.5)
+        assert found == [None]
+        assert flow.notices[-1].msgid.startswith("No QR code was found")  # type: ignore[attr-defined]
+    finally:
+        flow.services.close()

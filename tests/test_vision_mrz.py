@@ -205,3 +205,10 @@ def test_forty_megapixels_are_shrunk_first() -> None:
 def test_unknown_reader() -> None:
     with pytest.raises(ValueError):
         read_mrz(strip(ci.cccd_mrz_lines(holder())), reader="magic")
+
+
+def test_generated_pictures_are_reproducible() -> None:
+    first, again = ci.mrz_sample(11, "hard"), ci.mrz_sample(11, "hard")
+    assert np.array_equal(first.image, again.image)
+    assert first.mrz_lines == again.mrz_lines
+    assert not np.array_equal(first.image, ci.mrz_sample(12, "hard").image)

@@ -89,6 +89,26 @@ def test_several_codes() -> None:
     assert read_cccd_qr(canvas).id_number == "001090012345"
 
 
+def test_forty_megapixels_are_shrunk_first() -> None:
+    """A 40-megapixel gray photo of a card front: read without a full-size copy."""
+    import tracemalloc
+
+    sample = ci.qr_sample(2, "easy", generation=2021)
+    card = cv2.cvtColor(ci.render_cccd_front(sample.holder, mm=14.0), cv2.COLOR_BGR2GRAY)
+    big = np.full((5000, 8000), 60, np.uint8)
+    card = cv2.resize(card, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    big[300 : 300 + card.shape[0], 500 : 500 + card.shape[1]] = card
+    del card
+    tracemalloc.start()
+    try:
+        texts = read_qr(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts == [sample.qr_payload]
+    assert peak < 0.5 * big.nbytes
+
+
 def test_no_qr_code() -> None:
     with pytest.raises(QRNotFound) as caught:
         read_qr(cv2.imread(str(SAMPLES_DIR / "desk-empty.jpg")))

@@ -41,9 +41,9 @@ from PIL import Image, ImageDraw, ImageFont
 from devices.simulated.lds_builder import LDSProfile, mrz_name, sex_letter, sex_text, td1_mrz
 from kiosk.emrtd.mrz import check_digit
 from kiosk.identity import PROVINCE_CODES
-from kiosk.paths import FONT_BOLD, FONT_REGULAR
+from kiosk.paths import FONT_BOLD, FONT_OCRB, FONT_REGULAR
 
-OCRB_FONT = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
+OCRB_FONT = FONT_OCRB
 
 CARD_MM = (85.6, 53.98)  # ID-1 (ISO/IEC 7810)
 PASSPORT_MM = (125.0, 88.0)  # ID-3

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk.paths import FONT_OCRB
 from kiosk.vision.errors import MRZUnreadable
 
-OCRB_FONT = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
+OCRB_FONT = str(FONT_OCRB)  # shipped in assets/fonts (Debian's fonts-ocr-b, public domain)
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 FORMATS = {"TD1": (3, 30), "TD3": (2, 44)}  # lines, characters per line
 
@@ -90,14 +91,15 @@ def baseline(line: int) -> int:
     return MARGIN + TOP + line * LINE_PITCH
 
 
-def _line_dy(ink: np.ndarray, line: int, length: int) -> int:
-    """The vertical offset that best fits line ``line`` of the straightened zone to its cells,
-    from the row profile of its ink."""
+def _line_dy(ink: np.ndarray, line: int, length: int, border: int) -> int:
+    """The vertical offset that best fits line ``line`` of the straightened zone (framed by
+    ``border`` pixels) to its cells, from the row profile of its ink."""
     glyphs = ocrb_glyphs()
-    top = baseline(line) - TOP
+    top = border + baseline(line) - TOP
     reach = 6
     lo = max(0, top - reach)
-    band = ink[lo : top + CELL_H + reach, MARGIN : MARGIN + length * PITCH].sum(axis=1)
+    left = border + MARGIN
+    band = ink[lo : top + CELL_H + reach, left : left + length * PITCH].sum(axis=1)
     expected = glyphs.rows - glyphs.rows.mean()
     best, best_dy = -np.inf, 0
     for dy in range(-reach, reach + 1):
@@ -111,37 +113,31 @@ def _line_dy(ink: np.ndarray, line: int, length: int) -> int:
     return best_dy
 
 
+SHIFT = 2  # pixels a cell is shifted each way to find its glyph
+
+
 def template_scores(zone_img: np.ndarray, fmt: str) -> list[np.ndarray]:
     """Per line, (length, 37) scores: each cell's best correlation with each character."""
     count, length = FORMATS[fmt]
     glyphs = ocrb_glyphs()
-    gray = zone_img.astype(np.float32)
+    reach = SHIFT + 8  # room for the shifts and the line's vertical offset (up to 6)
+    gray = cv2.copyMakeBorder(
+        zone_img.astype(np.float32), reach, reach, reach, reach, cv2.BORDER_REPLICATE
+    )
     ink = 255 - gray
     ink -= np.percentile(ink, 20)
     np.clip(ink, 0, None, out=ink)
-    shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
+    windows = np.lib.stride_tricks.sliding_window_view(gray, (CELL_H, PITCH))
+    offsets = np.arange(-SHIFT, SHIFT + 1)
+    columns = reach + MARGIN + np.arange(length)[:, None] * PITCH + offsets[None, :]
     per_line = []
     for line in range(count):
-        y0 = baseline(line) - TOP + _line_dy(ink, line, length)
-        patches = []
-        for k in range(length):
-            x0 = MARGIN + k * PITCH
-            for sy, sx in shifts:
-                y, x = y0 + sy, x0 + sx
-                patch = gray[max(0, y) : y + CELL_H, max(0, x) : x + PITCH]
-                if patch.shape != (CELL_H, PITCH):
-                    patch = _padded(gray, y, x)
-                patches.append(patch.ravel())
-        vectors = normalise(np.stack(patches))
-        scores = vectors @ glyphs.vectors.T  # (cells × shifts, variants × 37)
-        scores = scores.reshape(length, len(shifts), -1, len(ALPHABET)).max(axis=(1, 2))
+        top = reach + baseline(line) - TOP + _line_dy(ink, line, length, reach)
+        rows = top + offsets
+        # (shift y, cell, shift x, CELL_H, PITCH) -> (cell, shift y, shift x, pixels)
+        patches = windows[rows[:, None, None], columns[None, :, :]]
+        patches = patches.transpose(1, 0, 2, 3, 4).reshape(length * len(offsets) ** 2, -1)
+        scores = normalise(patches) @ glyphs.vectors.T  # (cells × shifts, variants × 37)
+        scores = scores.reshape(length, len(offsets) ** 2, -1, len(ALPHABET)).max(axis=(1, 2))
         per_line.append(scores)
     return per_line
-
-
-def _padded(gray: np.ndarray, y: int, x: int) -> np.ndarray:
-    out = np.full((CELL_H, PITCH), float(np.median(gray)), np.float32)
-    ys, xs = max(0, y), max(0, x)
-    part = gray[ys : y + CELL_H, xs : x + PITCH]
-    out[ys - y : ys - y + part.shape[0], xs - x : xs - x + part.shape[1]] = part
-    return out
