@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from kiosk.emrtd import tlv
 from kiosk.emrtd.apdu import CommandAPDU, Transmit
-from kiosk.emrtd.errors import SecureMessagingError, TLVError
+from kiosk.emrtd.errors import EmrtdError, SecureMessagingError, TLVError
 
 CIPHER_3DES = "3DES"
 CIPHER_AES = "AES"
@@ -123,37 +123,12 @@ def aes_cmac(key: bytes, data: bytes, length: int = MAC_LENGTH) -> bytes:
 def parse_command(raw: bytes) -> CommandAPDU:
     """A command APDU of any ISO 7816-4 case; ``le`` is Ne (00 → 256, 0000 → 65536).
 
-    ``ValueError`` when the bytes are no APDU.
+    ``ValueError`` when the bytes are no APDU (``CommandAPDU.parse`` does the parsing).
     """
-    raw = bytes(raw)
-    if len(raw) < 4:
-        raise ValueError(f"{len(raw)} byte(s): an APDU header needs 4")
-    cla, ins, p1, p2 = raw[:4]
-    body = raw[4:]
-    if not body:
-        return CommandAPDU(cla, ins, p1, p2)
-    if len(body) == 1:
-        return CommandAPDU(cla, ins, p1, p2, le=body[0] or 256)
-    if body[0]:
-        lc = body[0]
-        if len(body) == 1 + lc:
-            return CommandAPDU(cla, ins, p1, p2, body[1:])
-        if len(body) == 2 + lc:
-            return CommandAPDU(cla, ins, p1, p2, body[1:-1], le=body[-1] or 256)
-        raise ValueError(f"Lc={lc} but {len(body) - 1} byte(s) follow")
-    if len(body) == 3:
-        return CommandAPDU(cla, ins, p1, p2, le=int.from_bytes(body[1:3], "big") or 65536)
-    if len(body) < 3:
-        raise ValueError("extended length cut short")
-    lc = int.from_bytes(body[1:3], "big")
-    if lc == 0:
-        raise ValueError("extended Lc of 0")
-    if len(body) == 3 + lc:
-        return CommandAPDU(cla, ins, p1, p2, body[3:])
-    if len(body) == 5 + lc:
-        le = int.from_bytes(body[-2:], "big") or 65536
-        return CommandAPDU(cla, ins, p1, p2, body[3:-2], le=le)
-    raise ValueError(f"extended Lc={lc} but {len(body) - 3} byte(s) follow")
+    try:
+        return CommandAPDU.parse(raw)
+    except EmrtdError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _encode_le(le: int) -> bytes:
