@@ -35,6 +35,7 @@ from typing import Any
 
 from devices.base import CardRemoved
 from kiosk.emrtd import tlv
+from kiosk.emrtd.apdu import CommandAPDU as ReaderCommandAPDU
 from kiosk.emrtd.errors import EmrtdError
 
 AID_EMRTD = bytes.fromhex("A0000002471001")
@@ -164,37 +165,24 @@ class CommandAPDU:
 
     @classmethod
     def parse(cls, raw: bytes) -> CommandAPDU:
-        """Cases 1, 2S, 3S, 4S, 2E, 3E, 4E; anything else raises ``MalformedAPDU``."""
-        if len(raw) < 4:
-            raise MalformedAPDU(f"{len(raw)} byte(s), a header needs 4")
-        cla, ins, p1, p2 = raw[:4]
-        body = raw[4:]
-        if not body:
-            return cls(cla, ins, p1, p2)
-        if len(body) == 1:
-            return cls(cla, ins, p1, p2, ne=body[0] or 256)
-        if body[0] != 0:
-            lc = body[0]
-            if len(body) == 1 + lc:
-                return cls(cla, ins, p1, p2, data=bytes(body[1:]))
-            if len(body) == 2 + lc:
-                return cls(cla, ins, p1, p2, data=bytes(body[1:-1]), ne=body[-1] or 256)
-            raise MalformedAPDU(f"Lc={lc} but {len(body) - 1} byte(s) follow")
-        if len(body) < 3:
-            raise MalformedAPDU("extended length field cut short")
-        if len(body) == 3:
-            return cls(
-                cla, ins, p1, p2, ne=int.from_bytes(body[1:3], "big") or 65536, extended=True
-            )
-        lc = int.from_bytes(body[1:3], "big")
-        if lc == 0:
-            raise MalformedAPDU("extended Lc of 0")
-        if len(body) == 3 + lc:
-            return cls(cla, ins, p1, p2, data=bytes(body[3:]), extended=True)
-        if len(body) == 5 + lc:
-            ne = int.from_bytes(body[-2:], "big") or 65536
-            return cls(cla, ins, p1, p2, data=bytes(body[3:-2]), ne=ne, extended=True)
-        raise MalformedAPDU(f"extended Lc={lc} but {len(body) - 3} byte(s) follow")
+        """Cases 1, 2S, 3S, 4S, 2E, 3E, 4E; anything else raises ``MalformedAPDU``.
+
+        The parsing is the reader side's (``kiosk.emrtd.apdu.CommandAPDU.parse``): the card and
+        the terminal read APDU bytes the same way; here Le is called Ne, as ISO 7816-4 does.
+        """
+        try:
+            parsed = ReaderCommandAPDU.parse(raw)
+        except EmrtdError as exc:
+            raise MalformedAPDU(str(exc)) from None
+        return cls(
+            parsed.cla,
+            parsed.ins,
+            parsed.p1,
+            parsed.p2,
+            data=parsed.data,
+            ne=parsed.le,
+            extended=parsed.extended,
+        )
 
 
 def response(data: bytes, sw: int) -> bytes:
