@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from devices.simulated.document_scenes import wrap_words
 from kiosk.paths import FONT_BOLD, FONT_REGULAR, SAMPLES_DIR
 
 FRAME_W, FRAME_H = 1920, 1080
@@ -62,22 +63,6 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """``text`` broken into lines no wider than ``width`` pixels, at spaces."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if font.getlength(candidate) <= width or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    return lines
-
-
 def render_page() -> tuple[np.ndarray, list[str]]:
     """The A4 page as a BGR image, and its text lines from top to bottom."""
     page = Image.new("RGB", (PAGE_W, PAGE_H), (250, 249, 244))
@@ -113,20 +98,20 @@ def render_page() -> tuple[np.ndarray, list[str]]:
     y += 110
     centred(TITLE, title_font, y)
     y += 100
-    for line in wrap(nfc(ADDRESSEE), regular, text_w - 120):
+    for line in wrap_words(nfc(ADDRESSEE), regular, text_w - 120):
         draw.text((margin_l + 120, y), line, font=regular, fill=ink)
         drawn.append(line)
         y += 44
     y += 30
     for field in FIELDS:
-        for i, line in enumerate(wrap(nfc(field), regular, text_w - 40)):
+        for i, line in enumerate(wrap_words(nfc(field), regular, text_w - 40)):
             draw.text((margin_l + (0 if i == 0 else 40), y), line, font=regular, fill=ink)
             drawn.append(line)
             y += 44
         y += 6
     y += 24
     for paragraph in PARAGRAPHS:
-        for i, line in enumerate(wrap(nfc(paragraph), regular, text_w - 60)):
+        for i, line in enumerate(wrap_words(nfc(paragraph), regular, text_w - 60)):
             draw.text((margin_l + (60 if i == 0 else 0), y), line, font=regular, fill=ink)
             drawn.append(line)
             y += 44

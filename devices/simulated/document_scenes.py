@@ -149,7 +149,9 @@ class Scene:
         return float(cv2.contourArea(self.corners.astype(np.float32))) / (width * height)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+def wrap_words(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` pixels (a longer word keeps
+    a line of its own)."""
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -212,11 +214,11 @@ def render_document(seed: int = 0, dpi: int = 110) -> RenderedPage:
     text_at(width - right - small.getlength(place), y, place, small)
     y += 100 * k
     title = nfc(str(rng.choice(TITLES)))
-    for line in _wrap(title, title_font, text_w):
+    for line in wrap_words(title, title_font, text_w):
         centred(y, line, title_font)
         y += 54 * k
     y += 40 * k
-    for line in _wrap(nfc(str(rng.choice(ADDRESSEES))), regular, text_w - 120 * k):
+    for line in wrap_words(nfc(str(rng.choice(ADDRESSEES))), regular, text_w - 120 * k):
         text_at(left + 120 * k, y, line, regular)
         y += line_h
     y += 24 * k
@@ -233,13 +235,13 @@ def render_document(seed: int = 0, dpi: int = 110) -> RenderedPage:
         f"Số điện thoại: 09{''.join(str(d) for d in rng.integers(0, 10, 8))}",
     ]
     for number, item in enumerate(fields, start=1):
-        for i, line in enumerate(_wrap(nfc(f"{number}. {item}"), regular, text_w - 40 * k)):
+        for i, line in enumerate(wrap_words(nfc(f"{number}. {item}"), regular, text_w - 40 * k)):
             text_at(left + (40 * k if i else 0), y, line, regular)
             y += line_h
     y += 24 * k
     order = rng.permutation(len(SENTENCES))[: int(rng.integers(2, 4))]
     for index in order:
-        for i, line in enumerate(_wrap(nfc(SENTENCES[int(index)]), regular, text_w - 60 * k)):
+        for i, line in enumerate(wrap_words(nfc(SENTENCES[int(index)]), regular, text_w - 60 * k)):
             text_at(left + (60 * k if i == 0 else 0), y, line, regular)
             y += line_h
         y += 18 * k
