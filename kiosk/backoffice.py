@@ -41,10 +41,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from jsonschema import Draft202012Validator
-
 from devices.base import Health
-from kiosk.catalog import Catalog, CatalogError, Procedure, json_path
+from kiosk.catalog import Catalog, CatalogError, Procedure
 from kiosk.dossier import (
     DossierState,
     DossierStatus,
@@ -57,6 +55,8 @@ from kiosk.dossier import (
     parse_dossier_code,
 )
 from kiosk.errors import KioskError
+from kiosk.forms import FormSpec
+from kiosk.i18n import translator
 from kiosk.workdays import HolidayCalendar, add_working_days, now_vietnam, to_vietnam_time
 
 
@@ -166,10 +166,6 @@ CREATE TABLE IF NOT EXISTS daily_sequence (
 
 _INSERT_EVENT = "INSERT INTO status_history (dossier_code, at, state, note) VALUES (?, ?, ?, ?)"
 _CHUNK = 1 << 16
-
-
-def _error_order(err: Any) -> list[str]:
-    return [str(p) for p in err.absolute_path]
 
 
 def _sha256_file(path: Path) -> str:
@@ -374,12 +370,11 @@ class LocalBackOffice:
         if not dossier.applicant.full_name.strip():
             problems.append("applicant.full_name: missing")
 
-        validator = Draft202012Validator(
-            procedure.form_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
-        for err in sorted(validator.iter_errors(dossier.declaration), key=_error_order):
-            where = json_path(["declaration", *err.absolute_path])
-            problems.append(f"{where.removeprefix('$.')}: {err.message}")
+        english = translator("en")
+        form = FormSpec.from_definition(procedure.form)
+        for path, problem in sorted(form.validate_answers(dossier.declaration).items()):
+            where = f"declaration.{path}" if path else "declaration"
+            problems.append(f"{where}: {problem.text(english)}")
 
         given: set[str] = set()
         for i, attachment in enumerate(dossier.attachments):

@@ -2,9 +2,12 @@
 
 Each file holds one procedure and is checked at load against ``procedure.schema.json`` (JSON
 Schema 2020-12), then for what a schema cannot say: unique procedure codes and document ids,
-the form's ``required`` and ``ui:order`` naming real fields, the form itself a valid JSON
-Schema, one field (lĩnh vực) per queue service code, every text in Unicode NFC. All mistakes
-of all files are reported at once, each with its file and JSON path, e.g.
+one field (lĩnh vực) per queue service code, every text in Unicode NFC, and the declaration
+form's grammar (see ``field_kind`` and the table in kiosk/forms.py): each field of a known
+kind, ``x-prefill`` only on a kind that can hold its value, ``x-prefill-locked`` only with
+``identity.*``, widgets that fit the kind, ``required`` and ``ui:order`` naming real fields at
+both levels (the form and a group's rows), strings always bounded, no ``$ref``. All mistakes of
+all files are reported at once, each with its file and JSON path, e.g.
 ``config/procedures/in.json: $.documents[2].copies: 0 is less than the minimum of 1``.
 
 Exceptions::
@@ -33,11 +36,86 @@ from kiosk import paths
 from kiosk.errors import KioskError
 
 SCHEMA_FILE_NAME = "procedure.schema.json"
-PREFILL_SOURCES = (
-    "identity.full_name",
-    "identity.id_number",
-    "identity.date_of_birth",
-    "identity.residence",
+
+# Where a field's first value may come from, and the field kinds that can hold it.
+PREFILL_KINDS: dict[str, frozenset[str]] = {
+    "identity.full_name": frozenset({"text"}),
+    "identity.id_number": frozenset({"id_number"}),
+    "identity.date_of_birth": frozenset({"date"}),
+    "identity.sex": frozenset({"choice"}),
+    "identity.residence": frozenset({"address", "text", "multiline"}),
+    "identity.nationality": frozenset({"text"}),
+    "session.phone": frozenset({"phone"}),
+    "session.email": frozenset({"email"}),
+}
+PREFILL_SOURCES = tuple(PREFILL_KINDS)
+SEX_CONSTS = ("Nam", "Nữ")  # the engine maps the chip's M/F onto these
+
+# The papers the back office may already hold for a citizen or an organisation.
+ON_FILE_KINDS = (
+    "can_cuoc",  # ID card
+    "dang_ky_doanh_nghiep",  # business (or household business) registration certificate
+    "quyet_dinh_thanh_lap",  # founding decision
+    "van_bang",  # diploma or professional certificate
+    "ly_lich_tu_phap",  # criminal record certificate
+    "giay_phep",  # a licence previously issued in this field
+)
+
+FIELD_KINDS = (
+    "text",
+    "multiline",
+    "number",
+    "money",
+    "date",
+    "choice",
+    "yesno",
+    "phone",
+    "email",
+    "id_number",
+    "tax_code",
+    "address",
+    "group",
+)
+_FORMAT_KINDS = {
+    "date": "date",
+    "vn-phone": "phone",
+    "email": "email",
+    "vn-personal-id": "id_number",
+    "vn-tax-code": "tax_code",
+}
+# The exact maxLength of the formatted string kinds.
+_FORMAT_MAX_LENGTH = {"phone": 15, "email": 254, "id_number": 12, "tax_code": 14}
+_WIDGETS = {
+    "text": {"text"},
+    "multiline": {"textarea"},
+    "number": {"updown", "text"},
+    "money": {"updown", "text"},
+    "date": {"date"},
+    "choice": {"radio", "select"},
+    "yesno": {"checkbox"},
+    "phone": {"text"},
+    "email": {"text"},
+    "id_number": {"text"},
+    "tax_code": {"text"},
+    "address": set(),
+    "group": set(),
+}
+_DEFAULT_KINDS = {"choice", "yesno", "number"}
+_STRING_ONLY = ("minLength", "maxLength", "pattern")
+# Schema keywords a form must not use: the engine reads the form field by field.
+_FORBIDDEN_KEYWORDS = (
+    "$ref",
+    "$defs",
+    "definitions",
+    "$dynamicRef",
+    "allOf",
+    "anyOf",
+    "if",
+    "then",
+    "else",
+    "not",
+    "dependentSchemas",
+    "patternProperties",
 )
 
 
@@ -75,7 +153,12 @@ def _pick(lang: str, vi: str, en: str) -> str:
 
 @dataclass(frozen=True)
 class DocumentRequirement:
-    """A document (thành phần hồ sơ) the dossier needs."""
+    """A document (thành phần hồ sơ) the dossier needs.
+
+    ``on_file_kind`` (one of ``ON_FILE_KINDS``) is set when the document is usually on file:
+    the kiosk matches it with the papers the back office holds for the applicant.
+    ``is_declaration`` marks the declaration itself, which the kiosk fills and attaches as PDF.
+    """
 
     id: str
     title_vi: str
@@ -83,6 +166,8 @@ class DocumentRequirement:
     required: bool
     usually_on_file: bool
     copies: int
+    on_file_kind: str | None = None
+    is_declaration: bool = False
 
     def title(self, lang: str) -> str:
         """The title in ``lang`` ("vi" or "en")."""
@@ -106,7 +191,9 @@ class Service:
 class Procedure:
     """One administrative procedure; ``form`` is ``{"schema": ..., "ui_schema": ...}``.
 
-    Treat ``form`` as read-only: ``form_schema`` and ``ui_schema`` return copies.
+    Treat ``form`` as read-only: ``form_schema`` and ``ui_schema`` return copies. ``fee_vnd`` is
+    what is known at filing; ``fee_note_vi``/``fee_note_en`` say how the fee depends on the
+    dossier when it does.
     """
 
     code: str
@@ -123,6 +210,8 @@ class Procedure:
     documents: tuple[DocumentRequirement, ...]
     form: Mapping[str, Any]
     notes: str = ""
+    fee_note_vi: str = ""
+    fee_note_en: str = ""
     source: Path | None = field(default=None, compare=False)
 
     def title(self, lang: str) -> str:
@@ -132,6 +221,20 @@ class Procedure:
     def field_title(self, lang: str) -> str:
         """The field (lĩnh vực) in ``lang``."""
         return _pick(lang, self.field_vi, self.field_en)
+
+    def fee_note(self, lang: str) -> str:
+        """How the fee depends on the dossier, in ``lang``; "" when the fee is fixed."""
+        return _pick(lang, self.fee_note_vi, self.fee_note_en)
+
+    @property
+    def form_number(self) -> str:
+        """The official form's number (e.g. "Mẫu số 11"), "" when not known."""
+        return str(self.form["schema"].get("x-form-number", ""))
+
+    def form_title(self, lang: str) -> str:
+        """The declaration's official name in ``lang``."""
+        schema = self.form["schema"]
+        return _pick(lang, schema["title"], schema["x-title-en"])
 
     @property
     def form_schema(self) -> dict[str, Any]:
@@ -233,6 +336,218 @@ class Catalog:
         return [p for p in self.procedures(lang) if p.service_code == service_code]
 
 
+# --- the form grammar ------------------------------------------------------------------------
+
+
+def field_kind(spec: Mapping[str, Any], ui: Mapping[str, Any] | None = None) -> str | None:
+    """The kind of a form field (one of ``FIELD_KINDS``), or None if it has none."""
+    ui = ui or {}
+    typ = spec.get("type")
+    if typ == "array":
+        return "group"
+    if typ == "object":
+        return "address"
+    if typ == "boolean":
+        return "yesno"
+    if typ == "integer":
+        return "money" if spec.get("x-unit") == "VND" else "number"
+    if typ != "string":
+        return None
+    if "oneOf" in spec:
+        return "choice"
+    if "format" in spec:
+        return _FORMAT_KINDS.get(spec["format"])
+    return "multiline" if ui.get("ui:widget") == "textarea" else "text"
+
+
+def form_fields(form: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], str | None]]:
+    """Every field of a form with its kind: ``(("name",), kind)`` for a top-level field,
+    ``(("group", "name"), kind)`` for a field of a group's rows."""
+    ui = form.get("ui_schema", {})
+    for name, spec in form["schema"].get("properties", {}).items():
+        kind = field_kind(spec, ui.get(name, {}))
+        yield (name,), kind
+        if kind == "group":
+            items_ui = ui.get(name, {}).get("items", {})
+            for inner, inner_spec in spec.get("items", {}).get("properties", {}).items():
+                yield (name, inner), field_kind(inner_spec, items_ui.get(inner, {}))
+
+
+def _a(kind: str) -> str:
+    """ "a text field", "an address field": the kind with its article."""
+    return ("an " if kind[0] in "aeiou" else "a ") + kind.replace("_", " ")
+
+
+def _forbidden_keywords(node: Mapping[str, Any], where: list[str | int]) -> Iterator[str]:
+    for key in _FORBIDDEN_KEYWORDS:
+        if key in node:
+            yield f"{json_path([*where, key])}: forms do not use {key}; write each field in full"
+
+
+def _order_problems(
+    order: list[Any], names: Iterable[str], where: list[str | int]
+) -> Iterator[str]:
+    names = list(names)
+    for i, name in enumerate(order):
+        if name != "*" and name not in names:
+            yield f"{json_path([*where, i])}: {name!r} is not a field"
+    if "*" not in order:
+        for name in names:
+            if name not in order:
+                yield f"{json_path(where)}: field {name!r} is missing"
+
+
+def _ui_problems(kind: str | None, ui: Mapping[str, Any], where: list[str | int]) -> Iterator[str]:
+    widget = ui.get("ui:widget")
+    if kind is not None and widget is not None and widget not in _WIDGETS[kind]:
+        allowed = ", ".join(sorted(_WIDGETS[kind])) or "none"
+        yield (
+            f"{json_path([*where, 'ui:widget'])}: {widget!r} does not fit {_a(kind)} field "
+            f"(allowed: {allowed})"
+        )
+    if kind == "address" and ui.get("ui:field") != "address":
+        yield f'{json_path(where)}: an address field needs "ui:field": "address"'
+    if kind != "address" and "ui:field" in ui:
+        yield f"{json_path([*where, 'ui:field'])}: only address fields take ui:field"
+    for key in ("items", "ui:options"):
+        if kind != "group" and key in ui:
+            yield f"{json_path([*where, key])}: only groups take {key}"
+
+
+def _field_problems(
+    spec: Mapping[str, Any], ui: Mapping[str, Any], where: list[str | int], top: bool
+) -> Iterator[str]:
+    """The grammar checks of one field (top-level when ``top``, else a group's column)."""
+    kind = field_kind(spec, ui)
+    yield from _forbidden_keywords(spec, where)
+    if kind is None:
+        yield f"{json_path(where)}: not a field kind of the form grammar"
+        return
+    lo, hi = spec.get("minLength"), spec.get("maxLength")
+    if spec.get("type") == "string" and kind not in ("choice", "date") and hi is None:
+        yield f"{json_path(where)}: {_a(kind)} field needs maxLength (free text is always bounded)"
+    if lo is not None and hi is not None and lo > hi:
+        yield f"{json_path([*where, 'minLength'])}: minLength {lo} is above maxLength {hi}"
+    if kind in _FORMAT_MAX_LENGTH and hi is not None and hi != _FORMAT_MAX_LENGTH[kind]:
+        yield (
+            f"{json_path([*where, 'maxLength'])}: {_a(kind)} field has maxLength "
+            f"{_FORMAT_MAX_LENGTH[kind]}, not {hi}"
+        )
+    if kind in ("date", "choice"):
+        for key in _STRING_ONLY:
+            if key in spec:
+                yield f"{json_path([*where, key])}: {_a(kind)} field does not take {key}"
+    if "x-not-after" in spec and "x-not-before" in spec:
+        yield f"{json_path(where)}: a date is either not after or not before today, not both"
+    lo, hi = spec.get("minimum"), spec.get("maximum")
+    if lo is not None and hi is not None and lo > hi:
+        yield f"{json_path([*where, 'minimum'])}: minimum {lo} is above maximum {hi}"
+    if kind == "money" and (lo is None or lo < 0):
+        yield f"{json_path(where)}: a money field needs minimum 0 or more"
+    consts = [c["const"] for c in spec.get("oneOf", [])]
+    if len(consts) != len(set(consts)):
+        yield f"{json_path([*where, 'oneOf'])}: two choices have the same value"
+    if "default" in spec:
+        yield from _default_problems(kind, spec, consts, [*where, "default"])
+    if kind == "group":
+        lo, hi = spec.get("minItems", 0), spec.get("maxItems")
+        if hi is not None and lo > hi:
+            yield f"{json_path([*where, 'minItems'])}: minItems {lo} is above maxItems {hi}"
+    prefill = spec.get("x-prefill")
+    if prefill is not None:
+        if not top:
+            yield f"{json_path([*where, 'x-prefill'])}: only top-level fields are prefilled"
+        elif prefill in PREFILL_KINDS and kind not in PREFILL_KINDS[prefill]:
+            kinds = ", ".join(sorted(PREFILL_KINDS[prefill]))
+            yield (
+                f"{json_path([*where, 'x-prefill'])}: {prefill} cannot fill {_a(kind)} field "
+                f"(it fills: {kinds})"
+            )
+        elif prefill == "identity.sex" and not set(SEX_CONSTS) <= set(consts):
+            yield (
+                f"{json_path([*where, 'oneOf'])}: a field prefilled with identity.sex needs "
+                f"the choices {SEX_CONSTS[0]!r} and {SEX_CONSTS[1]!r}"
+            )
+    if spec.get("x-prefill-locked") and not str(prefill or "").startswith("identity."):
+        yield (
+            f"{json_path([*where, 'x-prefill-locked'])}: only a value from the ID card "
+            "(x-prefill identity.*) can be locked"
+        )
+
+
+def _default_problems(
+    kind: str, spec: Mapping[str, Any], consts: list[Any], where: list[str | int]
+) -> Iterator[str]:
+    value = spec["default"]
+    if kind not in _DEFAULT_KINDS:
+        yield f"{json_path(where)}: only choice, yes/no and number fields take a default"
+    elif kind == "choice" and value not in consts:
+        yield f"{json_path(where)}: {value!r} is not one of the choices"
+    elif kind == "yesno" and not isinstance(value, bool):
+        yield f"{json_path(where)}: a yes/no default is true or false"
+    elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int)):
+        yield f"{json_path(where)}: a number default is a whole number"
+    elif kind == "number":
+        lo, hi = spec.get("minimum"), spec.get("maximum")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            yield f"{json_path(where)}: {value} is outside minimum/maximum"
+
+
+def _group_problems(
+    spec: Mapping[str, Any], ui: Mapping[str, Any], where: list[str | int], ui_where: list[Any]
+) -> Iterator[str]:
+    items = spec.get("items", {})
+    yield from _forbidden_keywords(items, [*where, "items"])
+    fields = items.get("properties", {})
+    for i, name in enumerate(items.get("required", [])):
+        if name not in fields:
+            yield f"{json_path([*where, 'items', 'required', i])}: {name!r} is not a field"
+    items_ui = ui.get("items", {})
+    for name, inner in fields.items():
+        inner_ui = items_ui.get(name, {})
+        inner_where: list[str | int] = [*where, "items", "properties", name]
+        if field_kind(inner, inner_ui) in ("address", "group"):
+            yield f"{json_path(inner_where)}: a group's rows hold simple fields only"
+            continue
+        yield from _field_problems(inner, inner_ui, inner_where, False)
+        yield from _ui_problems(field_kind(inner, inner_ui), inner_ui, [*ui_where, "items", name])
+    if "items" in ui:
+        order = items_ui.get("ui:order", [])
+        yield from _order_problems(order, fields, [*ui_where, "items", "ui:order"])
+        for name in items_ui:
+            if name != "ui:order" and name not in fields:
+                where_ui = json_path([*ui_where, "items", name])
+                yield f"{where_ui}: {name!r} is not a field of the group's rows"
+
+
+def form_problems(form: Mapping[str, Any]) -> Iterator[str]:
+    """The grammar problems of a declaration form (``{"schema", "ui_schema"}``), each with its
+    JSON path from the procedure file's root."""
+    schema, ui = form["schema"], form["ui_schema"]
+    where: list[str | int] = ["form", "schema"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as e:
+        yield f"{json_path([*where, *e.absolute_path])}: not a valid JSON Schema: {e.message}"
+    yield from _forbidden_keywords(schema, where)
+    fields = schema.get("properties", {})
+    for i, name in enumerate(schema.get("required", [])):
+        if name not in fields:
+            yield f"{json_path([*where, 'required', i])}: {name!r} is not a field"
+    for name, spec in fields.items():
+        field_ui = ui.get(name, {})
+        field_where: list[str | int] = [*where, "properties", name]
+        ui_where: list[str | int] = ["form", "ui_schema", name]
+        yield from _field_problems(spec, field_ui, field_where, True)
+        yield from _ui_problems(field_kind(spec, field_ui), field_ui, ui_where)
+        if field_kind(spec, field_ui) == "group":
+            yield from _group_problems(spec, field_ui, field_where, ui_where)
+    yield from _order_problems(ui.get("ui:order", []), fields, ["form", "ui_schema", "ui:order"])
+    for name in ui:
+        if name != "ui:order" and name not in fields:
+            yield f"{json_path(['form', 'ui_schema', name])}: {name!r} is not a field of the form"
+
+
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -270,42 +585,18 @@ def _semantic_problems(data: Mapping[str, Any]) -> Iterator[str]:
         if doc["id"] in ids:
             yield f"{json_path(['documents', i, 'id'])}: document id {doc['id']!r} is used twice"
         ids.add(doc["id"])
-
-    form_schema = data["form"]["schema"]
-    ui = data["form"]["ui_schema"]
-    fields = form_schema["properties"]
-    try:
-        Draft202012Validator.check_schema(form_schema)
-    except SchemaError as e:
-        where = ["form", "schema", *e.absolute_path]
-        yield f"{json_path(where)}: not a valid JSON Schema: {e.message}"
-    for i, name in enumerate(form_schema["required"]):
-        if name not in fields:
-            yield f"{json_path(['form', 'schema', 'required', i])}: {name!r} is not a field"
-    for name, spec in fields.items():
-        where = ["form", "schema", "properties", name]
-        lo, hi = spec.get("minLength"), spec.get("maxLength")
-        if lo is not None and hi is not None and lo > hi:
-            yield f"{json_path([*where, 'minLength'])}: minLength {lo} is above maxLength {hi}"
-        lo, hi = spec.get("minimum"), spec.get("maximum")
-        if lo is not None and hi is not None and lo > hi:
-            yield f"{json_path([*where, 'minimum'])}: minimum {lo} is above maximum {hi}"
-        consts = [c["const"] for c in spec.get("oneOf", [])]
-        if len(consts) != len(set(consts)):
-            yield f"{json_path([*where, 'oneOf'])}: two choices have the same value"
-        if spec.get("x-prefill") and spec["type"] != "string":
-            yield f"{json_path([*where, 'x-prefill'])}: only text or date fields can be prefilled"
-    order = ui["ui:order"]
-    for i, name in enumerate(order):
-        if name != "*" and name not in fields:
-            yield f"{json_path(['form', 'ui_schema', 'ui:order', i])}: {name!r} is not a field"
-    if "*" not in order:
-        for name in fields:
-            if name not in order:
-                yield f"{json_path(['form', 'ui_schema', 'ui:order'])}: field {name!r} is missing"
-    for name in ui:
-        if name != "ui:order" and name not in fields:
-            yield f"{json_path(['form', 'ui_schema', name])}: {name!r} is not a field of the form"
+        if "on_file_kind" in doc and not doc["usually_on_file"]:
+            yield (
+                f"{json_path(['documents', i, 'on_file_kind'])}: only a document usually on "
+                "file has an on_file_kind"
+            )
+    declarations = [i for i, d in enumerate(data["documents"]) if d.get("is_declaration")]
+    if len(declarations) != 1:
+        yield (
+            f"{json_path(['documents'])}: exactly one document must have is_declaration: true "
+            f"(the form the kiosk fills in); found {len(declarations)}"
+        )
+    yield from form_problems(data["form"])
 
 
 def _build(data: Mapping[str, Any], source: Path) -> Procedure:
@@ -329,11 +620,15 @@ def _build(data: Mapping[str, Any], source: Path) -> Procedure:
                 required=d["required"],
                 usually_on_file=d["usually_on_file"],
                 copies=d["copies"],
+                on_file_kind=d.get("on_file_kind"),
+                is_declaration=d.get("is_declaration", False),
             )
             for d in data["documents"]
         ),
         form=copy.deepcopy(dict(data["form"])),
         notes=data.get("notes", ""),
+        fee_note_vi=data.get("fee_note_vi", ""),
+        fee_note_en=data.get("fee_note_en", ""),
         source=source,
     )
 
@@ -348,6 +643,27 @@ def _load_validator(procedures_dir: Path) -> Draft202012Validator:
     except (OSError, ValueError, SchemaError) as e:
         raise CatalogFileError([f"{schema_path}: the procedure schema is unusable: {e}"]) from e
     return Draft202012Validator(schema)
+
+
+def _error_sort_key(error: Any) -> tuple[list[str], str]:
+    return [str(p) for p in error.absolute_path], error.message
+
+
+_COUNTED = {
+    "maxProperties": "too many properties: {n}, at most {limit}",
+    "minProperties": "too few properties: {n}, at least {limit}",
+    "maxItems": "too many items: {n}, at most {limit}",
+    "minItems": "too few items: {n}, at least {limit}",
+}
+
+
+def _message(error: Any) -> str:
+    """The validator's message, without a dump of a large instance."""
+    if error.validator in _COUNTED and hasattr(error.instance, "__len__"):
+        n, limit = len(error.instance), error.validator_value
+        return _COUNTED[error.validator].format(n=n, limit=limit)
+    message = str(error.message)
+    return message if len(message) <= 300 else message[:297] + "…"
 
 
 def load_procedure_file(
@@ -366,12 +682,12 @@ def load_procedure_file(
         return None, [f"{path}: line {e.lineno} column {e.colno}: not valid JSON: {e.msg}"]
 
     problems = [f"{path}: {p}" for p in _non_nfc(data, [])]
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    problems += [f"{path}: {json_path(e.absolute_path)}: {e.message}" for e in errors]
+    errors = sorted(validator.iter_errors(data), key=_error_sort_key)
+    problems += [f"{path}: {json_path(e.absolute_path)}: {_message(e)}" for e in errors]
     if not errors:
         problems += [f"{path}: {p}" for p in _semantic_problems(data)]
     if problems:
-        return None, problems
+        return None, list(dict.fromkeys(problems))  # one line per distinct problem
     return _build(data, path), []
 
 

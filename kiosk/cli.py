@@ -75,10 +75,14 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else default_config_path()
-    issues = check_config(path)
+    issues: list[Any] = list(check_config(path))
+    if not issues:
+        issues += data_file_problems(load_config(path))
     if args.json:
         payload: dict[str, Any] = {"file": str(path), "ok": not issues}
-        payload["issues"] = [i.to_dict() for i in issues]
+        payload["issues"] = [
+            i.to_dict() if hasattr(i, "to_dict") else {"message": str(i)} for i in issues
+        ]
         if not issues:
             payload["config"] = config_as_dict(load_config(path))
         _print(args, payload, "")
@@ -104,6 +108,29 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     text = "\n".join(f"{'OK ' if r['ok'] else 'BAD'} {r['device']}: {r['detail']}" for r in reports)
     _print(args, {"ok": ok, "checks": reports}, text)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def data_file_problems(cfg: Any) -> list[str]:
+    """Problems of the files the config points at: procedures, agencies, holidays."""
+    from kiosk.agencies import AgencyFileError, load_agencies
+    from kiosk.catalog import CatalogFileError, load_catalog
+    from kiosk.workdays import load_holidays
+
+    problems: list[str] = []
+    catalog = None
+    try:
+        catalog = load_catalog(cfg.catalog.procedures_dir)
+    except CatalogFileError as exc:
+        problems += exc.problems
+    try:
+        load_agencies(cfg.catalog.agencies_file, catalog)
+    except AgencyFileError as exc:
+        problems += exc.problems
+    try:
+        load_holidays(cfg.catalog.holidays_file)
+    except KioskError as exc:
+        problems.append(str(exc))
+    return problems
 
 
 class UsageError(Exception):
@@ -147,11 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
+    from kiosk.cli_catalog import add_catalog_commands
     from kiosk.cli_chip import add_chip_commands
     from kiosk.cli_vision import add_vision_commands
 
     add_chip_commands(sub, common)
     add_vision_commands(sub)
+    add_catalog_commands(sub, common)
     return parser
 
 

@@ -55,6 +55,7 @@ class KioskSettings:
     id: str
     agency_name: str
     agency_code: str
+    place: str
     language: str
     data_dir: Path
     orientation: str
@@ -121,6 +122,7 @@ class CatalogSettings:
 
     procedures_dir: Path
     holidays_file: Path
+    agencies_file: Path
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,13 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 "the receiving agency's QCVN 102:2016 code, the start of every dossier code",
                 allowed_text="a QCVN 102:2016 agency code like 000.00.08.H21",
                 check=_pattern(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", "a QCVN 102:2016 agency code"),
+            ),
+            KeySpec(
+                "place",
+                Kind.STR,
+                "the place name written on declarations (địa danh), e.g. Huế",
+                "Huế",
+                allowed_text="a place name in quotes, e.g. Huế",
             ),
             KeySpec("language", Kind.STR, "the language a session starts in", "vi", ("vi", "en")),
             KeySpec(
@@ -621,6 +630,12 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 Kind.PATH,
                 "the public holidays, skipped when counting working days",
                 "holidays.toml",
+            ),
+            KeySpec(
+                "agencies_file",
+                Kind.PATH,
+                "which agency handles each field of procedures (agencies merge, procedures move)",
+                "agencies.toml",
             ),
         ),
     ),

@@ -20,8 +20,10 @@ from typing import Any, Protocol, TypeVar
 
 import cv2
 
+from kiosk.dossier import Attachment
 from kiosk.errors import KioskError
-from kiosk.forms import FormSpec
+from kiosk.field_checks import Problem
+from kiosk.forms import FormSpec, Prefill
 from kiosk.identity import Identity
 from kiosk.services import Services, now_local
 from kiosk.session import Journey, Session, Step
@@ -235,16 +237,26 @@ class KioskFlow:
             self._form = FormSpec.from_definition(self.current_procedure().form)
         return self._form
 
-    def form_values(self) -> dict[str, str]:
-        """What each field shows on entry: earlier answers, else prefill from the identity."""
-        return self.form().prefill(self.session.data.identity, self.session.data.answers)
+    def form_prefill(self) -> Prefill:
+        """The form's first values: earlier answers, else the identity's and the session's."""
+        data = self.session.data
+        return self.form().prefill(data.identity, data.answers, data.remembered)
 
-    def submit_form(self, typed: dict[str, Any]) -> dict[str, str]:
-        """Check the form; on success move on. Returns field → msgid of each problem."""
-        answers, errors = self.form().convert_and_validate(typed)
-        if errors:
+    def form_values(self) -> dict[str, Any]:
+        """The draft each field shows on entry (see ``form_prefill`` for sources and locks)."""
+        return self.form_prefill().values
+
+    def submit_form(self, draft: dict[str, Any]) -> dict[str, Problem]:
+        """Check the form; on success move on. Returns the problem of each field path.
+
+        Values the law ties to an authenticated chip are taken from the chip, not the draft.
+        """
+        locked = self.form_prefill().locked
+        answers, problems = self.form().convert_and_validate(draft, locked=locked)
+        if problems:
             self.session.touch()
-            return errors
+            return problems
+        self.session.data.remembered.update(self.form().remembered(answers))
         self.session.form_done(answers)
         return {}
 
@@ -253,8 +265,17 @@ class KioskFlow:
         return list(self.current_procedure().documents)
 
     def missing_documents(self) -> list[Any]:
-        pages = self.session.data.pages
-        return [d for d in self.requirements() if d.required and not pages.get(d.id)]
+        """Required documents with neither pages nor a paper on file (the declaration, filled
+        in at the kiosk, is never missing)."""
+        data = self.session.data
+        return [
+            d
+            for d in self.requirements()
+            if d.required
+            and not d.is_declaration
+            and not data.pages.get(d.id)
+            and not data.on_file.get(d.id)
+        ]
 
     def capture_page(self, requirement_id: str, done: Callable[[Path], None]) -> None:
         """Take a frame from the camera, keep it as this document's next page."""
@@ -375,7 +396,7 @@ class KioskFlow:
         self.session.confirm_review()
 
         def work() -> tuple[Any, bool]:
-            digitised = self._as_searchable_pdfs(submission)
+            digitised = self._with_declaration_pdf(self._as_searchable_pdfs(submission))
             result = self.services.backoffice.submit(digitised)
             printed = self._print_receipt(digitised, result)
             return result, printed
@@ -410,6 +431,57 @@ class KioskFlow:
             write_searchable_pdf(images, pdf, title=attachment.title)
             attachments.append(replace(attachment, pages=[pdf]))
         return replace(submission, attachments=attachments)
+
+    def declaration_requirement(self) -> Any:
+        """The document of the procedure that the filled form itself is (đơn đề nghị, tờ khai)."""
+        return next((d for d in self.requirements() if getattr(d, "is_declaration", False)), None)
+
+    def agency_name(self) -> str:
+        """The agency that handles the current procedure (config/agencies.toml)."""
+        agencies = self.services.agencies
+        agency = agencies.for_procedure(self.current_procedure()) if agencies else None
+        return agency.name_vi if agency else self.services.config.kiosk.agency_name
+
+    def _with_declaration_pdf(self, submission: Any) -> Any:
+        """The filled form as a PDF (tờ khai), attached as the procedure's application document:
+        the dossier carries the declaration as data and as the paper an officer reads."""
+        from dataclasses import replace
+
+        from kiosk.declaration import DOC_CAPTURED, DOC_ON_FILE, DOC_THIS_FORM, declaration_for
+        from kiosk.declaration_pdf import render_declaration_pdf
+
+        req = self.declaration_requirement()
+        if req is None:
+            return submission
+        data = self.session.data
+        documents = []
+        for d in self.requirements():
+            if d.id == req.id:
+                documents.append(DOC_THIS_FORM.format(title=d.title("vi")))
+            elif data.on_file.get(d.id):
+                documents.append(DOC_ON_FILE.format(title=d.title("vi"), ref=data.on_file[d.id]))
+            elif data.pages.get(d.id):
+                pages = len(data.pages[d.id])
+                documents.append(DOC_CAPTURED.format(title=d.title("vi"), pages=pages))
+        cfg = self.services.config.kiosk
+        decl = declaration_for(
+            procedure=self.current_procedure(),
+            form=self.form(),
+            answers=submission.declaration,
+            identity=data.identity,
+            signer_name=submission.applicant.full_name,
+            agency_name=self.agency_name(),
+            documents=documents,
+            place=cfg.place,
+            signed_at=submission.created_at,
+            kiosk_id=cfg.id,
+            reference=submission.idempotency_key[:12],
+        )
+        pdf = self.session.scratch_dir() / f"{req.id}.pdf"
+        pdf.write_bytes(render_declaration_pdf(decl))
+        others = [a for a in submission.attachments if a.requirement_id != req.id]
+        form_doc = Attachment(requirement_id=req.id, title=req.title("vi"), pages=[pdf])
+        return replace(submission, attachments=[form_doc, *others])
 
     def receipt_data(self, submission: Any = None, result: Any = None) -> Any:
         from kiosk.receipt import ReceiptData

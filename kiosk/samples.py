@@ -45,36 +45,65 @@ def sample_identity() -> Identity:
 
 
 def sample_answers(flow: Any) -> dict[str, Any]:
-    """Typed values for every field of the current form, as a citizen would type them."""
-    values: dict[str, Any] = dict(flow.form_values())
-    for f in flow.form().fields:
-        if values.get(f.name):
+    """A draft of every field of the current form, as a citizen would type it (prefill kept)."""
+    return sample_draft(flow.form(), flow.form_values())
+
+
+def sample_draft(form: Any, prefilled: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Valid typed values for every field of ``form`` that ``prefilled`` leaves empty."""
+    values: dict[str, Any] = dict(prefilled or {})
+    for f in form.fields:
+        if values.get(f.name) not in (None, "", [], {}) and not _incomplete_address(f, values):
             continue
-        if f.kind == "choice" and f.choices:
-            values[f.name] = f.choices[0].value
-        elif f.kind == "yesno":
-            values[f.name] = True
-        elif f.kind == "number":
-            values[f.name] = "2"
-        elif f.kind == "date":
-            values[f.name] = "01/12/2026"
-        elif f.kind == "multiline":
-            values[f.name] = "In sách, tạp chí và tờ rơi cho các cơ quan, doanh nghiệp trong tỉnh."
-        else:
-            values[f.name] = _sample_text(f)
+        values[f.name] = sample_value(f)
     return values
 
 
-def _sample_text(f: Any) -> str:
-    name = f.name.lower()
-    if "phone" in name or "dien_thoai" in name:
+def _incomplete_address(f: Any, values: dict[str, Any]) -> bool:
+    return f.kind == "address" and not values[f.name].get("province")
+
+
+def sample_value(f: Any) -> Any:
+    """A plausible typed value for one field of any kind."""
+    from datetime import timedelta
+
+    from kiosk import addresses
+
+    kind = str(f.kind)
+    if kind == "choice":
+        return f.choices[0].value
+    if kind == "yesno":
+        return True
+    if kind == "number":
+        low = f.minimum if f.minimum is not None else 1
+        return str(max(low, min(2, f.maximum if f.maximum is not None else 2)))
+    if kind == "money":
+        return "1.500.000"
+    if kind == "date":
+        if f.not_before_today:
+            return (date.today() + timedelta(days=30)).strftime("%d/%m/%Y")
+        return "15/03/2020"
+    if kind == "phone":
         return "0912345678"
-    if "email" in name:
+    if kind == "email":
         return "hang.nguyen@example.vn"
-    if "tax" in name or "ma_so_thue" in name:
-        return "0101234567"
-    text = "Công ty TNHH In Ánh Dương"
-    return text[: f.max_length] if f.max_length else text
+    if kind == "id_number":
+        return SAMPLE_ID
+    if kind == "tax_code":
+        return "0100109106"
+    if kind == "address":
+        province = next(p for p in addresses.provinces() if p.name.endswith("Huế"))
+        commune = addresses.communes(province.code)[0]
+        return {"province": province.name, "commune": commune.name, "street": "Số 12 đường Lê Lợi"}
+    if kind == "group":
+        return [{p.name: sample_value(p) for p in f.parts} for _ in range(max(1, f.min_items))]
+    if kind == "multiline":
+        text = "In sách, tạp chí và tờ rơi cho các cơ quan, doanh nghiệp trong tỉnh."
+    else:
+        text = "Công ty TNHH In Ánh Dương"
+    if f.min_length and len(text) < f.min_length:
+        text = (text + " ") * (f.min_length // len(text) + 1)
+    return text[: f.max_length].strip() if f.max_length else text
 
 
 def identify_with_card(flow: Any, *, confirm: bool = True) -> None:
@@ -145,9 +174,8 @@ def walk_to(flow: Any, step: Step) -> None:
         raise RuntimeError(f"sample answers rejected: {errors}")
     if step is Step.DOCUMENTS:
         return
-    for req in flow.requirements():
-        if req.required:
-            flow.capture_page(req.id, lambda path: None)
+    for req in flow.missing_documents():
+        flow.capture_page(req.id, lambda path: None)
     if not flow.documents_done():
         raise RuntimeError("sample documents incomplete")
     if step is Step.REVIEW:

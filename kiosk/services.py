@@ -71,6 +71,7 @@ class Services:
     camera: Any
     card_reader: Any
     alerts: StaffAlerts
+    agencies: Any = None
     chip: Any = None
     virtual_printer: Any = None
     _closers: list[Any] = field(default_factory=list)
@@ -104,6 +105,7 @@ def build_services(cfg: Any) -> Services:
     from devices.camera import make_camera
     from devices.card_reader import make_card_reader
     from devices.printer import make_printer
+    from kiosk.agencies import load_agencies
     from kiosk.backoffice import LocalBackOffice
     from kiosk.catalog import load_catalog
     from kiosk.chip_service import ChipService, load_trust
@@ -114,6 +116,7 @@ def build_services(cfg: Any) -> Services:
     data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
     catalog = load_catalog(cfg.catalog.procedures_dir)
+    agencies = load_agencies(cfg.catalog.agencies_file, catalog)
     holidays = load_holidays(cfg.catalog.holidays_file)
     if cfg.backoffice.url:
         from kiosk.errors import KioskError
@@ -178,6 +181,7 @@ def build_services(cfg: Any) -> Services:
         camera=camera,
         card_reader=card_reader,
         alerts=alerts,
+        agencies=agencies,
         chip=chip,
         virtual_printer=virtual_printer,
         _closers=closers,

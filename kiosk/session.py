@@ -116,6 +116,7 @@ class SessionData:
     chip_candidate: Identity | None = None  # read from the chip, waiting for "this is me"
     procedure_code: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
+    remembered: dict[str, Any] = field(default_factory=dict)  # session.* prefill keys
     pages: dict[str, list[CapturedPage]] = field(default_factory=dict)
     on_file: dict[str, str] = field(default_factory=dict)
     result: Any = None  # kiosk.dossier.SubmissionResult once submitted

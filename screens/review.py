@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kivy.properties import StringProperty
 
-from kiosk.forms import answer_text
+from kiosk.declaration import answer_items
+from kiosk.declaration_pdf import Table
 from screens.base import KioskScreen
 
 
@@ -28,17 +29,29 @@ class ReviewScreen(KioskScreen):
                 lines_applicant.append(identity.full_name)
             lines_applicant.append(f"{self.t('ID number')}: {identity.id_number}")
         self.applicant = "\n".join(lines_applicant)
-        form = self.flow.form()
         lines = []
-        for field in form.fields:
-            if field.name in data.answers:
-                value = answer_text(field, data.answers[field.name], lang)
-                lines.append(f"{field.title(lang)}: {value}")
+        for item in answer_items(self.flow.form(), data.answers, lang):
+            if isinstance(item, Table):
+                lines.append(f"{item.label}:")
+                for i, row in enumerate(item.rows, start=1):
+                    cells = " · ".join(
+                        f"{c}: {v}" for c, v in zip(item.columns, row, strict=True) if v
+                    )
+                    lines.append(f"   {i}. {cells}")
+            else:
+                lines.append(f"{item.label}: {item.value}")
         self.answers = "\n".join(lines)
+        declaration = self.flow.declaration_requirement()
         doc_lines = []
         for req in self.flow.requirements():
             n = len(data.pages.get(req.id, []))
-            if n:
+            if declaration is not None and req.id == declaration.id:
+                doc_lines.append(
+                    f"{req.title(lang)}: " + self.t("this declaration, filled in here")
+                )
+            elif data.on_file.get(req.id):
+                doc_lines.append(f"{req.title(lang)}: " + self.t("the copy on file"))
+            elif n:
                 doc_lines.append(f"{req.title(lang)}: " + self.t("{n} page(s)").format(n=n))
         self.documents = "\n".join(doc_lines) or self.t("No documents")
 
