@@ -110,10 +110,12 @@ class Pilot:
         """Scroll every ScrollView above ``widget`` so that it is visible, as a citizen would."""
         from kivy.uix.scrollview import ScrollView
 
+        from screens.scrolling import reveal
+
         parent = widget.parent
         while parent is not None and parent is not parent.parent:
             if isinstance(parent, ScrollView):
-                parent.scroll_to(widget, padding=20, animate=False)
+                reveal(parent, widget)
                 self.pump(2)
             parent = parent.parent
 
