@@ -17,6 +17,8 @@ DEB_PACKAGES=(
   libgl1-mesa-dri libegl1 libgles2 libmtdev1
   # OCR (issue 4 deepens it; installed from the start so the image is stable)
   tesseract-ocr tesseract-ocr-vie
+  # the queue announces called numbers in Vietnamese
+  espeak-ng
   # OCR-B, the MRZ font: renders the MRZ test images and templates
   fonts-ocr-b
   # fonts with Vietnamese coverage (the kiosk ships its own copy in assets/)
