@@ -11,7 +11,11 @@ authentication against the trusted CSCAs and applies the kiosk's rules:
   ``[card_reader] untrusted_signer``;
 - the chip's ID number must be the one typed.
 
-The raw files are dropped once the ``Identity`` is built: only what the dossier needs is kept.
+The raw files are dropped once the ``Identity`` is built: only what the dossier needs is kept,
+and, when the caller brought a back office's presence challenge (``aa_challenge``), the
+``ChipPresence`` that proves the citizen's card is on this reader (the challenge signed by the
+chip in the same session, DG13, DG14, DG15 and EF.SOD), for the papers on file
+(kiosk/papers_on_file.py). It is kept out of logs and reprs and wiped once sent.
 The trust store holds the CSCAs of ``trust_dir`` (and a master list); in simulated mode only, it
 also holds the generated TEST CSCA of the simulated cards.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -65,6 +69,32 @@ class WrongCard(EmrtdError):
     msgid = "The card on the reader does not match the ID number you typed. Please check both."
 
 
+@dataclass(repr=False)
+class ChipPresence:
+    """What proves to the back office that this card is on the reader now (presence.py):
+    its ``challenge`` signed by the chip (``aa_signature``; None for a chip without Active
+    Authentication), with the files that let the server check the signature and the data."""
+
+    challenge: bytes
+    aa_signature: bytes | None
+    dg13: bytes
+    dg14: bytes | None
+    dg15: bytes | None
+    sod: bytes
+
+    def __repr__(self) -> str:  # the files are personal data: never in a log line
+        return f"ChipPresence(active_auth={self.aa_signature is not None})"
+
+    @property
+    def wiped(self) -> bool:
+        return not self.sod
+
+    def wipe(self) -> None:
+        """Forget the card's files (sent, or no longer needed)."""
+        self.challenge = self.dg13 = self.sod = b""
+        self.aa_signature = self.dg14 = self.dg15 = None
+
+
 @dataclass
 class ChipOutcome:
     """What the session keeps from a card read, plus what it tells the citizen and the log."""
@@ -75,6 +105,7 @@ class ChipOutcome:
     active: str | None
     warning_msgid: str | None
     apdus: int
+    presence: ChipPresence | None = field(default=None, repr=False)
 
 
 Progress = Callable[[str, int, int], None]
@@ -107,9 +138,12 @@ class ChipService:
         *,
         timeout_s: float | None = None,
         mrz_key: str | None = None,
+        aa_challenge: bytes | None = None,
     ) -> ChipOutcome:
         """Read the card of ``id_number`` (its CAN opens PACE; ``mrz_key``, from the MRZ read
-        by the camera, also opens a BAC-only chip)."""
+        by the camera, also opens a BAC-only chip). With ``aa_challenge`` (a back office's
+        8-byte presence challenge) the chip signs it, and ``outcome.presence`` carries the proof.
+        """
         number = normalise_id_number(id_number)
         key = AccessKey(can=AccessKey.from_id_number(number).can, mrz_key=mrz_key)
 
@@ -119,11 +153,20 @@ class ChipService:
 
         connection = self.card_reader.wait_for_card(self.wait_s if timeout_s is None else timeout_s)
         try:
-            result = read_chip(connection.transmit, key, self.trust, listener=listener)
+            result = read_chip(
+                connection.transmit,
+                key,
+                self.trust,
+                listener=listener,
+                aa_challenge=aa_challenge,
+            )
         finally:
             connection.close()
         try:
-            return self._judge(result, number)
+            outcome = self._judge(result, number)
+            if aa_challenge is not None:
+                outcome.presence = presence_from(result, aa_challenge)
+            return outcome
         finally:
             result.wipe()
 
@@ -162,6 +205,25 @@ class ChipService:
             warning_msgid=warning,
             apdus=result.stats.apdus,
         )
+
+
+def presence_from(result: Any, challenge: bytes) -> ChipPresence | None:
+    """The presence proof of a read whose Active Authentication signed ``challenge`` (copies
+    of the files, taken before ``result.wipe()``); None without DG13 or EF.SOD."""
+    groups = result.data_groups
+    sod = result.files.get("SOD")
+    if 13 not in groups or not sod:
+        return None
+    active = result.active
+    signed = active is not None and active.verified and bytes(active.nonce) == bytes(challenge)
+    return ChipPresence(
+        challenge=bytes(challenge),
+        aa_signature=bytes(active.signature) if signed else None,
+        dg13=bytes(groups[13]),
+        dg14=bytes(groups[14]) if 14 in groups else None,
+        dg15=bytes(groups[15]) if 15 in groups else None,
+        sod=bytes(sod),
+    )
 
 
 def date_of_expiry(result: Any) -> date | None:

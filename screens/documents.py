@@ -1,6 +1,9 @@
-"""Documents screen: the procedure's required papers, each captured page by page with the camera.
+"""Documents screen: the procedure's required papers, each captured page by page with the camera,
+or taken from the citizen's papers on file.
 
-Phases: ``list`` (every required document, its pages, capture or retake), ``live`` (the camera's
+Phases: ``list`` (every required document, its pages, capture or retake; "Use the copy on file"
+with the paper's title and date when the back office holds a matching paper, then "Capture
+instead" to go back to the camera), ``live`` (the camera's
 preview with the page outline drawn, the guidance in words, the progress to the automatic
 capture, and a "capture now" button), ``review`` (the straightened page: use it or retake).
 Frames come from ``kiosk.live_capture`` on a worker thread; this screen only draws them.
@@ -14,12 +17,21 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.graphics import Color, Line
 from kivy.graphics.texture import Texture
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.papers_on_file import label
 from screens.base import KioskScreen
+from screens.widgets import KButton
 
 POLL_S = 1 / 15
+MAX_OFFERS = 3  # papers on file offered for one document (the newest)
 
 
 def texture_of(frame: Any, texture: Any = None) -> Any:
@@ -33,12 +45,36 @@ def texture_of(frame: Any, texture: Any = None) -> Any:
 
 
 class DocumentRow(BoxLayout):
-    """One required document: its title, how many pages are captured, capture and retake."""
+    """One required document: its title, how many pages are captured, capture and retake; the
+    matching papers on file ("Use the copy on file"), or the one in use and "Capture instead"."""
 
     requirement = ObjectProperty(None, allownone=True)
     title = StringProperty("")
     status = StringProperty("")
     pages = ObjectProperty(0)
+    uses_paper = BooleanProperty(False)  # the document is a paper on file
+    filled_here = BooleanProperty(False)  # the declaration itself: the kiosk makes it
+    offers = ListProperty([])  # the papers on file offered for it (PaperOnFile)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        # ``ids`` are weak: the set of buttons out of the tree is kept alive here
+        self._camera_actions = self.ids.camera_actions.__self__
+        self._capture_instead = self.ids.capture_instead.__self__
+        self.show_actions()
+
+    def on_uses_paper(self, *args: Any) -> None:
+        self.show_actions()
+
+    def on_filled_here(self, *args: Any) -> None:
+        self.show_actions()
+
+    def show_actions(self) -> None:
+        """The camera's buttons, or "Capture instead" while the paper on file is used, or
+        nothing for the declaration the kiosk fills in."""
+        box = self.ids.actions
+        box.clear_widgets()
+        if not self.filled_here:
+            box.add_widget(self._capture_instead if self.uses_paper else self._camera_actions)
 
 
 class DocumentsScreen(KioskScreen):
@@ -69,22 +105,71 @@ class DocumentsScreen(KioskScreen):
             row = DocumentRow()
             row.ids.capture.bind(on_release=lambda b, r=row: self.capture(r.requirement.id))
             row.ids.retake.bind(on_release=lambda b, r=row: self.retake(r.requirement.id))
+            row.ids.capture_instead.bind(
+                on_release=lambda b, r=row: self.capture_instead(r.requirement.id)
+            )
             self._rows.append(row)
         box.clear_widgets()
         pages = self.session.data.pages
+        on_file = self.session.data.on_file
         for row, req in zip(self._rows, reqs, strict=False):
             row.requirement = req
             count = len(pages.get(req.id, []))
             row.pages = count
-            mark = "" if req.required else " " + self.t("(if any)")
-            row.title = req.title(lang) + mark
-            if count:
+            title = req.title(lang)
+            if_any = self.t("(if any)")
+            row.title = title if req.required or title.endswith(if_any) else f"{title} {if_any}"
+            row.filled_here = req.is_declaration
+            if req.is_declaration:
+                row.offers = []
+                self._show_offers(row)
+                row.status = self.t("Filled in at this kiosk from your declaration.")
+                box.add_widget(row)
+                continue
+            papers = self.flow.papers_for(req)
+            chosen = next((p for p in papers if p.id == on_file.get(req.id)), None)
+            row.uses_paper = chosen is not None
+            row.offers = [] if chosen is not None else papers[:MAX_OFFERS]
+            self._show_offers(row)
+            if chosen is not None:
+                row.status = self.t("Using the copy on file: {paper}").format(paper=label(chosen))
+            elif count:
                 row.status = self.t("{n} page(s) captured").format(n=count)
+            elif papers:
+                row.status = self.t("Already on file: you do not need to capture it again.")
             else:
                 row.status = self.t("Not captured yet") if req.required else ""
             box.add_widget(row)
         if not any(pages.values()):
             self.preview = ""
+
+    def _show_offers(self, row: DocumentRow) -> None:
+        """One "Use the copy on file" button per paper offered, with its title and date."""
+        box = row.ids.offers
+        box.clear_widgets()
+        for paper in row.offers:
+            button = KButton(
+                kind="primary", text=self.t("Use the copy on file") + "\n" + label(paper)
+            )
+            button.bind(
+                on_release=lambda b, r=row, pid=paper.id: self.use_on_file(r.requirement.id, pid)
+            )
+            box.add_widget(button)
+
+    def use_on_file(self, requirement_id: str, paper_id: str) -> None:
+        """The citizen takes the paper on file for this document (captured pages dropped)."""
+        self.flow.use_on_file(requirement_id, paper_id)
+        self._show_last_page()
+        self.refresh()
+
+    def capture_instead(self, requirement_id: str) -> None:
+        """Back to capturing this document with the camera."""
+        self.flow.capture_instead(requirement_id)
+        self.refresh()
+
+    def _show_last_page(self) -> None:
+        pages = [p for ps in self.session.data.pages.values() for p in ps]
+        self.preview = str(pages[-1].path) if pages else ""
 
     def capture(self, requirement_id: str) -> None:
         """Open the live camera for this document."""
@@ -101,8 +186,7 @@ class DocumentsScreen(KioskScreen):
     def retake(self, requirement_id: str) -> None:
         """Drop the last page of a document (from the list)."""
         self.flow.retake_page(requirement_id)
-        pages = [p for ps in self.session.data.pages.values() for p in ps]
-        self.preview = str(pages[-1].path) if pages else ""
+        self._show_last_page()
         self.refresh()
 
     def done(self) -> None:
@@ -213,4 +297,7 @@ class DocumentsScreen(KioskScreen):
         for row in self._rows:
             row.requirement = None
             row.pages = 0
+            row.uses_paper = False
+            row.offers = []
+            row.ids.offers.clear_widgets()
         self.ids.rows.clear_widgets()

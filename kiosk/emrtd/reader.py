@@ -10,7 +10,9 @@ supplies (progress bars and error messages follow from the step names)::
     READ_DGn      DG1 (MRZ), DG2 (face), DG13 (Vietnamese data), DG14, DG15 when present
     READ_SOD      EF.SOD: the Document Security Object
     PASSIVE_AUTH  hashes against the SOD, the SOD's signature, the signer against the CSCAs
-    ACTIVE_AUTH   INTERNAL AUTHENTICATE with the DG15 key, when the chip has one
+    ACTIVE_AUTH   INTERNAL AUTHENTICATE with the DG15 key, when the chip has one: the chip signs
+                  a random nonce, or ``aa_challenge`` when the caller brings one (a back office's
+                  presence challenge, signed in the same session that read DG13, DG15 and EF.SOD)
 
 Files are read in blocks that fit one short response APDU under secure messaging, following the
 length in the file's TLV header; offsets from 32 KiB on use READ BINARY with odd INS (B1).
@@ -250,8 +252,19 @@ def read_chip(
     listener: Listener | None = None,
     groups: tuple[int, ...] = (1, 2, 13, 14, 15),
     today: date | None = None,
+    aa_challenge: bytes | None = None,
 ) -> ChipReadResult:
-    """Open the chip, read its files, authenticate them. See the module docstring."""
+    """Open the chip, read its files, authenticate them. See the module docstring.
+
+    ``aa_challenge`` (8 bytes) is the nonce Active Authentication has the chip sign instead of
+    a random one; ``result.active.signature`` is then the chip's answer to it.
+    """
+    if aa_challenge is not None:
+        from kiosk.emrtd.active_auth import NONCE_LENGTH
+
+        aa_challenge = bytes(aa_challenge)
+        if len(aa_challenge) != NONCE_LENGTH:
+            raise ValueError(f"the Active Authentication challenge is {NONCE_LENGTH} bytes")
     stats = TransportStats()
     raw = counting(transmit, stats)
     steps = [ReadStep.CARD_ACCESS, ReadStep.ACCESS, ReadStep.SELECT, ReadStep.READ_COM]
@@ -324,13 +337,28 @@ def read_chip(
         step = ReadStep.ACTIVE_AUTH
         report(step)
         if 15 in result.data_groups:
-            from kiosk.emrtd.active_auth import run_active_auth
-            from kiosk.emrtd.lds import parse_dg15
-
-            result.active = run_active_auth(secured, parse_dg15(result.data_groups[15]))
+            result.active = _active_auth(secured, result.data_groups, aa_challenge)
         return result
     except EmrtdError as exc:
         raise fail(exc, step) from None
+
+
+def _active_auth(secured: Transmit, data_groups: dict[int, bytes], challenge: bytes | None) -> Any:
+    """INTERNAL AUTHENTICATE with the DG15 key; the hash of an ECDSA key is the one DG14's
+    ActiveAuthenticationInfo names (a DG14 that does not parse leaves the default)."""
+    from kiosk.emrtd.active_auth import run_active_auth
+    from kiosk.emrtd.lds import parse_dg14, parse_dg15
+
+    algorithm = None
+    if 14 in data_groups:
+        try:
+            algorithm = parse_dg14(data_groups[14]).active_authentication_algorithm
+        except EmrtdError as exc:
+            log.warning("DG14 does not parse (%s): Active Authentication with its default", exc)
+    nonce: dict[str, Any] = {} if challenge is None else {"rng": lambda n: challenge}
+    return run_active_auth(
+        secured, parse_dg15(data_groups[15]), signature_algorithm=algorithm, **nonce
+    )
 
 
 def _groups_in_com(com: bytes) -> set[int] | None:
