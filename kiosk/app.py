@@ -26,10 +26,14 @@ log = logging.getLogger(__name__)
 SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
     "identify_card",
     "documents_live",
+    "form_keyboard",
+    "form_address",
     "idle",
 )
 EXTRA_SCREENS = {
     "idle": Step.FORM,
+    "form_keyboard": Step.FORM,
+    "form_address": Step.FORM,
     "identify_card": Step.IDENTIFY,
     "documents_live": Step.DOCUMENTS,
 }
@@ -157,6 +161,8 @@ def render_screens(
                         pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
                         screen._stop_polling()
                         flow.stop_live()
+                    if name in ("form_keyboard", "form_address"):
+                        show_form_typing(app, pilot, address=name == "form_address")
                     if name == "idle":  # 15 seconds before the session ends
                         clock.advance(shot_cfg.kiosk.idle_timeout_s - 15)
                         app.check_idle()
@@ -173,6 +179,42 @@ def render_screens(
             pilot.close()
             services.close()
     return written
+
+
+def show_form_typing(app: Any, pilot: Any, *, address: bool) -> None:
+    """The form with the keyboard open on a field being typed (or on an address's commune,
+    with the suggestions from the 2025 map)."""
+    screen = app.screens[Step.FORM]
+    for _ in range(screen.page_count):
+        kinds = [str(r.field.kind) for r in screen.page_rows()]
+        if not address or "address" in kinds:
+            break
+        screen.page += 1
+        screen._show_page()
+    pilot.pump(2)
+    for row in screen.page_rows():
+        inputs = [ti for ti in row.text_inputs() if not ti.readonly]
+        if address and str(row.field.kind) == "address":
+            row.ids.commune.text = ""
+            row.ids.commune.focus = True
+            screen.ids.keyboard.press("char", "T")
+            screen.ids.keyboard.press("char", "h")
+            screen.ids.keyboard.press("char", "u")
+            screen.ids.keyboard.press("char", "â")
+            screen.ids.keyboard.press("char", "n")
+            break
+        if not address and inputs and str(row.field.kind) == "text":
+            inputs[0].text = ""
+            inputs[0].focus = True
+            keyboard = screen.ids.keyboard
+            for word, tone in (("Nha", "HUYEN"), ("in", None), ("Hoa", None), ("Sen", None)):
+                for ch in word:
+                    keyboard.press("char", ch)
+                if tone:
+                    keyboard.press("tone", tone)
+                keyboard.press("space", " ")
+            break
+    pilot.pump(4)
 
 
 def describe_services(services: Any) -> list[dict[str, Any]]:

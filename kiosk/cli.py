@@ -174,13 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     common(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
+    from kiosk.cli_backoffice import add_backoffice_commands
     from kiosk.cli_catalog import add_catalog_commands
     from kiosk.cli_chip import add_chip_commands
+    from kiosk.cli_outbox import add_outbox_commands
+    from kiosk.cli_queue import add_queue_commands
     from kiosk.cli_vision import add_vision_commands
 
     add_chip_commands(sub, common)
     add_vision_commands(sub)
     add_catalog_commands(sub, common)
+    add_backoffice_commands(sub, common)
+    add_outbox_commands(sub, common)
+    add_queue_commands(sub, common)
     return parser
 
 

@@ -126,6 +126,27 @@ class CatalogSettings:
 
 
 @dataclass(frozen=True)
+class OutboxConfig:
+    """[outbox]: the durable, encrypted store of dossiers on their way to the back office."""
+
+    key: str
+    key_file: Path | None
+    retry_base_s: float
+    retry_cap_s: float
+    purge_after_hours: float
+    keep_codes_days: float
+    max_mb: int
+    wait_for_code_s: float
+
+
+@dataclass(frozen=True)
+class QueueConfigFile:
+    """[queue]: where the queue's services, counters and calling policy are."""
+
+    file: Path
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     """The whole configuration; ``source`` is the absolute path of the file it came from."""
 
@@ -135,6 +156,8 @@ class KioskConfig:
     camera: CameraSettings
     printer: PrinterSettings
     catalog: CatalogSettings
+    outbox: OutboxConfig
+    queue: QueueConfigFile
     source: Path
 
 
@@ -638,6 +661,62 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 "agencies.toml",
             ),
         ),
+    ),
+    SectionSpec(
+        "outbox",
+        OutboxConfig,
+        "the durable outbox: dossiers kept encrypted until the back office has them",
+        (
+            KeySpec(
+                "key",
+                Kind.STR,
+                "the outbox key (base64 of 32 bytes); better set by KIOSK_OUTBOX_KEY",
+                "",
+                secret=True,
+                allowed_text='base64 of 32 random bytes, or "" to use key_file',
+            ),
+            KeySpec(
+                "key_file",
+                Kind.OPTIONAL_PATH,
+                'the file holding the key, created (mode 0600) on first run; "" = data_dir',
+                "",
+            ),
+            KeySpec("retry_base_s", Kind.FLOAT, "first retry delay", 2.0, minimum=0.1, maximum=60),
+            KeySpec(
+                "retry_cap_s", Kind.FLOAT, "longest retry delay", 300.0, minimum=1, maximum=3600
+            ),
+            KeySpec(
+                "purge_after_hours",
+                Kind.FLOAT,
+                "hours after which a delivered dossier is purged even if no receipt was printed",
+                24.0,
+                minimum=0.1,
+                maximum=720,
+            ),
+            KeySpec(
+                "keep_codes_days",
+                Kind.FLOAT,
+                "days a provisional reference still finds its final dossier code",
+                90.0,
+                minimum=1,
+                maximum=3650,
+            ),
+            KeySpec("max_mb", Kind.INT, "largest size of the outbox file", 2048, minimum=16),
+            KeySpec(
+                "wait_for_code_s",
+                Kind.FLOAT,
+                "seconds the submit screen waits for the final code before a provisional receipt",
+                8.0,
+                minimum=0,
+                maximum=60,
+            ),
+        ),
+    ),
+    SectionSpec(
+        "queue",
+        QueueConfigFile,
+        "the queue of the one-stop-shop: services, counters, priority and calling policy",
+        (KeySpec("file", Kind.PATH, "the queue file", "queue.toml"),),
     ),
 )
 

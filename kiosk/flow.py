@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 import cv2
 
+from kiosk import papers_on_file
 from kiosk.dossier import Attachment
 from kiosk.errors import KioskError
 from kiosk.field_checks import Problem
@@ -87,6 +88,15 @@ class ThreadRunner:
         self._pool.shutdown(wait=True)
 
 
+class DossierStillQueued(KioskError):
+    """A provisional reference whose dossier the back office has not answered for yet."""
+
+    msgid = (
+        "Your dossier is kept safely at this kiosk and will be sent automatically. Its final "
+        "code is not known yet: please look it up again later."
+    )
+
+
 @dataclass(frozen=True)
 class Notice:
     """A message for the citizen: an English msgid, and whether it is an error or a note."""
@@ -106,6 +116,8 @@ class KioskFlow:
         # (step name, index, total) while a card is read; called from the worker thread
         self.on_progress: Callable[[str, int, int], None] = lambda step, index, total: None
         self._form: FormSpec | None = None
+        self._presence: Any = None  # the chip's proof of presence, until "this is me"
+        session.subscribe(self._on_step)
         self._scanned_mrz_key: str | None = None  # from the card's MRZ, for BAC-only chips
         self._live: Any = None  # kiosk.live_capture.LiveCapture while the camera is open
         self._live_requirement: str | None = None
@@ -127,7 +139,12 @@ class KioskFlow:
         return self.services.config.kiosk.id
 
     # ------------------------------------------------------------------ start
+    def _on_step(self, session: Session, old: Step, new: Step) -> None:
+        if new is Step.WELCOME:  # the session ended (finished, cancelled or idle): forget it
+            self._drop_presence()
+
     def start(self, journey: Journey) -> None:
+        self._drop_presence()
         self._form = None
         self._scanned_mrz_key = None
         self.session.start(journey)
@@ -185,12 +202,20 @@ class KioskFlow:
         mrz_key = self._scanned_mrz_key
 
         def work() -> Any:
-            return self.services.chip.read(number, self.on_progress, mrz_key=mrz_key)
+            # The back office's challenge, signed by the chip in the same session: proof that
+            # the card is here, for the citizen's papers on file (none if it does not answer).
+            challenge = papers_on_file.request_challenge(self.services.backoffice)
+            return self.services.chip.read(
+                number, self.on_progress, mrz_key=mrz_key, aa_challenge=challenge
+            )
 
         def finished(outcome: Any) -> None:
             if self.session.step is not Step.IDENTIFY:  # the citizen left meanwhile
                 outcome.identity.wipe()
+                if outcome.presence is not None:
+                    outcome.presence.wipe()
                 return
+            self._presence = outcome.presence
             self.session.chip_read(outcome.identity)
             log.info(
                 "card read: %s, passive authentication %s, %d APDUs",
@@ -215,9 +240,45 @@ class KioskFlow:
         if candidate is None:
             return
         self.session.identified(candidate)
+        presence, self._presence = self._presence, None
+        if presence is None:
+            return
+        session = self.session
+
+        def work() -> Any:
+            return papers_on_file.fetch(self.services.backoffice, presence, candidate.id_number)
+
+        def found(papers: Any) -> None:
+            if session.data.identity is candidate:  # still the same citizen
+                session.data.papers = papers
+
+        self.runner.run(work, found, lambda exc: log.warning("papers on file: %s", exc))
 
     def reject_chip_identity(self) -> None:
+        self._drop_presence()
         self.session.drop_chip_candidate()
+
+    def _drop_presence(self) -> None:
+        if self._presence is not None:
+            self._presence.wipe()
+        self._presence = None
+
+    # ------------------------------------------------------------------ papers on file
+    def papers_for(self, requirement: Any) -> list[Any]:
+        """The citizen's papers on file that can stand for this document."""
+        found = self.session.data.papers
+        return papers_on_file.papers_for(requirement, found.papers) if found else []
+
+    def use_on_file(self, requirement_id: str, paper_id: str) -> None:
+        """Link the copy on file instead of capturing the paper (the dossier's on_file_ref)."""
+        try:
+            requirement = self.current_procedure().requirement(requirement_id)
+            papers_on_file.use(self.session, requirement, paper_id)
+        except KioskError as exc:
+            self._fail(exc)
+
+    def capture_instead(self, requirement_id: str) -> None:
+        papers_on_file.capture_instead(self.session, requirement_id)
 
     # ------------------------------------------------------------------ procedure and form
     def procedures(self) -> list[Any]:
@@ -397,8 +458,10 @@ class KioskFlow:
 
         def work() -> tuple[Any, bool]:
             digitised = self._with_declaration_pdf(self._as_searchable_pdfs(submission))
-            result = self.services.backoffice.submit(digitised)
+            result, entry = self._send_through_outbox(digitised)
             printed = self._print_receipt(digitised, result)
+            if printed and entry is not None and not result.provisional:
+                self.services.outbox.purge_delivered(entry.id)
             return result, printed
 
         def done(outcome: tuple[Any, bool]) -> None:
@@ -412,6 +475,28 @@ class KioskFlow:
             self._fail(exc)
 
         self.runner.run(work, done, failed)
+
+    def _send_through_outbox(self, submission: Any) -> tuple[Any, Any]:
+        """Store the whole dossier in the outbox (on disk, encrypted) before anything says
+        "submitted"; the sender delivers it. Wait a little for the final code; if the back
+        office is slow or down, the receipt carries the provisional reference instead."""
+        from kiosk.backoffice import SubmissionRejected
+        from kiosk.outbox import EntryState, provisional_result
+
+        outbox = self.services.outbox
+        entry = outbox.put(submission)  # OutboxNotSaved: nothing stored, the citizen is told
+        wait_s = self.services.config.outbox.wait_for_code_s
+        done = outbox.wait_delivered(entry.reference, wait_s) or entry
+        if done.state is EntryState.DELIVERED and done.result is not None:
+            return done.result, done
+        if done.state is EntryState.PARKED:
+            raise SubmissionRejected([done.last_error or "refused by the back office"])
+        proc = self.current_procedure()
+        log.warning("dossier %s kept in the outbox; provisional receipt", entry.reference)
+        result = provisional_result(
+            entry, proc.processing_days, proc.fee_vnd, self.services.holidays
+        )
+        return result, entry
 
     def _as_searchable_pdfs(self, submission: Any) -> Any:
         """Each document's captured pages become one searchable PDF (image + Vietnamese text):
@@ -459,7 +544,9 @@ class KioskFlow:
             if d.id == req.id:
                 documents.append(DOC_THIS_FORM.format(title=d.title("vi")))
             elif data.on_file.get(d.id):
-                documents.append(DOC_ON_FILE.format(title=d.title("vi"), ref=data.on_file[d.id]))
+                paper = papers_on_file.chosen_paper(self.session, d.id)
+                ref = papers_on_file.reference(paper) if paper else data.on_file[d.id]
+                documents.append(DOC_ON_FILE.format(title=d.title("vi"), ref=ref))
             elif data.pages.get(d.id):
                 pages = len(data.pages[d.id])
                 documents.append(DOC_CAPTURED.format(title=d.title("vi"), pages=pages))
@@ -491,7 +578,11 @@ class KioskFlow:
         proc = self.current_procedure()
         identity = data.identity
         cfg = self.services.config.kiosk
-        docs = [req.title("vi") for req in self.requirements() if data.pages.get(req.id)]
+        docs = [
+            req.title("vi")
+            for req in self.requirements()
+            if data.pages.get(req.id) or data.on_file.get(req.id) or req.is_declaration
+        ]
         name = submission.applicant.full_name if submission else None
         return ReceiptData(
             agency_name=cfg.agency_name,
@@ -543,7 +634,13 @@ class KioskFlow:
 
     def issue_ticket(self, service_code: str, priority_class: str | None) -> None:
         def work() -> tuple[Any, bool]:
-            ticket = self.services.tickets.issue(service_code, priority_class)
+            identity = self.session.data.identity
+            from_chip = bool(
+                priority_class == "elderly"
+                and identity is not None
+                and identity.source.value == "chip"
+            )
+            ticket = self.services.tickets.issue(service_code, priority_class, from_chip=from_chip)
             return ticket, self._print_ticket(ticket)
 
         def done(outcome: tuple[Any, bool]) -> None:
@@ -570,7 +667,7 @@ class KioskFlow:
             service_name=service.name_vi if service else ticket.service_code,
             counter=None,
             people_ahead=ticket.people_ahead,
-            estimated_wait_min=None,
+            estimated_wait_min=getattr(ticket, "estimated_wait", None),
             priority_label=label,
             issued_at=ticket.issued_at,
             agency_name=cfg.agency_name,
@@ -593,9 +690,16 @@ class KioskFlow:
 
         def work() -> Any:
             from kiosk.dossier import parse_dossier_code
+            from kiosk.outbox import is_provisional_reference
 
-            parse_dossier_code(code)
-            return self.services.backoffice.lookup(code)
+            final = code
+            if is_provisional_reference(code):
+                entry = self.services.outbox.find(code)
+                if entry is None or entry.result is None:
+                    raise DossierStillQueued(code)
+                final = entry.result.dossier_code
+            parse_dossier_code(final)
+            return self.services.backoffice.lookup(final)
 
         self.runner.run(work, lambda status: self.session.lookup_found(code, status), self._fail)
 
@@ -610,6 +714,7 @@ class KioskFlow:
         self.stop_live()
         self._form = None
         self._scanned_mrz_key = None
+        self._drop_presence()
         self.session.cancel()
 
 

@@ -153,6 +153,7 @@ class FormField:
     choices: tuple[Choice, ...] = ()
     max_length: int | None = None
     min_length: int | None = None
+    pattern: str | None = None
     minimum: int | None = None
     maximum: int | None = None
     not_after_today: bool = False
@@ -279,6 +280,7 @@ def read_field(
         choices=_choices(prop, ui),
         max_length=prop.get("maxLength"),
         min_length=prop.get("minLength"),
+        pattern=prop.get("pattern"),
         minimum=prop.get("minimum"),
         maximum=prop.get("maximum"),
         not_after_today=prop.get("x-not-after") == "today",

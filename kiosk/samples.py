@@ -78,7 +78,7 @@ def sample_value(f: Any) -> Any:
         low = f.minimum if f.minimum is not None else 1
         return str(max(low, min(2, f.maximum if f.maximum is not None else 2)))
     if kind == "money":
-        return "1.500.000"
+        return "1500000"
     if kind == "date":
         if f.not_before_today:
             return (date.today() + timedelta(days=30)).strftime("%d/%m/%Y")
@@ -101,6 +101,12 @@ def sample_value(f: Any) -> Any:
         text = "In sách, tạp chí và tờ rơi cho các cơ quan, doanh nghiệp trong tỉnh."
     else:
         text = "Công ty TNHH In Ánh Dương"
+        pattern = getattr(f, "pattern", None)
+        if pattern:
+            import re
+
+            examples = ("tinbienxanh.vn", "https://tinbienxanh.vn", "TBX-01", "12", text)
+            text = next((e for e in examples if re.search(pattern, e)), text)
     if f.min_length and len(text) < f.min_length:
         text = (text + " ") * (f.min_length // len(text) + 1)
     return text[: f.max_length].strip() if f.max_length else text
@@ -134,8 +140,12 @@ DOSSIER_ORDER = (
 )
 
 
-def walk_to(flow: Any, step: Step) -> None:
-    """Restart the session and drive it to ``step`` with the sample citizen."""
+SAMPLE_PROCEDURE = "2.001740"  # xác nhận đăng ký hoạt động cơ sở in: a citizen may file it
+
+
+def walk_to(flow: Any, step: Step, procedure: str | None = None) -> None:
+    """Restart the session and drive it to ``step`` with the sample citizen (and the sample
+    procedure when the catalog has it, else the first)."""
     session = flow.session
     if session.step is not Step.WELCOME:
         session.end(EndReason.CANCELLED)
@@ -166,7 +176,9 @@ def walk_to(flow: Any, step: Step) -> None:
     identify_with_card(flow)
     if step is Step.PROCEDURE:
         return
-    flow.choose_procedure(flow.procedures()[0].code)
+    codes = [p.code for p in flow.procedures()]
+    wanted = procedure or SAMPLE_PROCEDURE
+    flow.choose_procedure(wanted if wanted in codes else codes[0])
     if step is Step.FORM:
         return
     errors = flow.submit_form(sample_answers(flow))

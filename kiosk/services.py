@@ -72,6 +72,8 @@ class Services:
     card_reader: Any
     alerts: StaffAlerts
     agencies: Any = None
+    outbox: Any = None
+    sender: Any = None
     chip: Any = None
     virtual_printer: Any = None
     _closers: list[Any] = field(default_factory=list)
@@ -106,9 +108,10 @@ def build_services(cfg: Any) -> Services:
     from devices.card_reader import make_card_reader
     from devices.printer import make_printer
     from kiosk.agencies import load_agencies
-    from kiosk.backoffice import LocalBackOffice
     from kiosk.catalog import load_catalog
     from kiosk.chip_service import ChipService, load_trust
+    from kiosk.outbox import OutboxSender
+    from kiosk.queue_config import load_queue_config, queue_config_path
     from kiosk.tickets import TicketStore
     from kiosk.workdays import load_holidays
 
@@ -118,24 +121,30 @@ def build_services(cfg: Any) -> Services:
     catalog = load_catalog(cfg.catalog.procedures_dir)
     agencies = load_agencies(cfg.catalog.agencies_file, catalog)
     holidays = load_holidays(cfg.catalog.holidays_file)
-    if cfg.backoffice.url:
-        from kiosk.errors import KioskError
+    alerts = StaffAlerts(data_dir / "alerts.jsonl")
 
-        raise KioskError(
-            f"{cfg.source}: [backoffice] url: the HTTP back-office client is not built yet "
-            "(issue 6); leave it empty to use the local stand-in"
-        )
-    backoffice = LocalBackOffice(
-        db_path=data_dir / "backoffice-standin.sqlite",
-        agency_code=cfg.kiosk.agency_code,
-        catalog=catalog,
-        holidays=holidays,
-        attachments_dir=data_dir / "backoffice-attachments",
-        clock=now_local,
+    def alert(message: str) -> None:
+        alerts.raise_alert(cfg.kiosk.id, message)
+
+    backoffice, link = open_backoffice(cfg)
+    closers.append(link.close)
+    outbox = open_outbox(cfg, alert)
+    closers.append(outbox.close)
+    sender = OutboxSender(
+        outbox,
+        link.new_client(),
+        base_delay_s=cfg.outbox.retry_base_s,
+        max_delay_s=cfg.outbox.retry_cap_s,
+        spool_dir=data_dir / "outbox-spool",
     )
-    _add_closer(closers, backoffice)
+    sender.start()
+    closers.append(sender.stop)
+    codes = [s.code for s in catalog.services()]
     tickets = TicketStore(
-        data_dir / "tickets.sqlite", services=[s.code for s in catalog.services()]
+        data_dir / "tickets.sqlite",
+        services=codes,
+        config=load_queue_config(queue_config_path(cfg), known_services=codes),
+        alert=alert,
     )
     _add_closer(closers, tickets)
     ratings = RatingStore(data_dir / "ratings.sqlite")
@@ -162,7 +171,6 @@ def build_services(cfg: Any) -> Services:
     camera = make_camera(cfg.camera)
     closers.append(camera.close)
     card_reader = make_card_reader(cfg.card_reader)
-    alerts = StaffAlerts(data_dir / "alerts.jsonl")
     chip = ChipService(
         card_reader,
         load_trust(cfg.card_reader),
@@ -182,9 +190,114 @@ def build_services(cfg: Any) -> Services:
         card_reader=card_reader,
         alerts=alerts,
         agencies=agencies,
+        outbox=outbox,
+        sender=sender,
         chip=chip,
         virtual_printer=virtual_printer,
         _closers=closers,
+    )
+
+
+class BackOfficeLink:
+    """Where the kiosk's back office is: a configured URL, or the reference back office run
+    on loopback for the simulated kiosk (demo mode). ``new_client()`` gives another client of
+    the same back office (the outbox's sender has its own)."""
+
+    def __init__(self, url: str, kiosk_id: str, secret: str, cfg: Any, server: Any = None):
+        self.url = url
+        self.kiosk_id = kiosk_id
+        self._secret = secret
+        self._cfg = cfg
+        self.server = server
+        self._clients: list[Any] = []
+
+    def new_client(self) -> Any:
+        from kiosk.backoffice_http import HttpBackOffice
+
+        client = HttpBackOffice(
+            self.url,
+            self.kiosk_id,
+            self._secret,
+            self._cfg.backoffice.timeout_s,
+            self._cfg.backoffice.ca_file if self.server is None else None,
+        )
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def demo_secret(path: Path) -> str:
+    """The simulated kiosk's credential with its local back office, kept across restarts (so
+    the CLI and the running kiosk agree), created on first use with mode 0600."""
+    import os
+    import secrets
+
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secret)
+        return secret
+
+
+def open_backoffice(cfg: Any) -> tuple[Any, BackOfficeLink]:
+    """The kiosk's back-office client and its link: the configured URL with this kiosk's
+    credential, or (no URL) the reference back office started on loopback with the demo
+    citizen's papers on file, trusting the simulated cards' TEST CSCA only in simulated mode."""
+    if cfg.backoffice.url:
+        link = BackOfficeLink(cfg.backoffice.url, cfg.kiosk.id, cfg.backoffice.token, cfg)
+        return link.new_client(), link
+    from backoffice.demo import seed_demo
+    from backoffice.embedded import EmbeddedBackOffice
+    from backoffice.settings import Settings
+
+    data_dir = Path(cfg.kiosk.data_dir)
+    simulated = cfg.card_reader.mode == "simulated"
+    settings = Settings.for_folder(
+        data_dir / "backoffice",
+        test_pki_dir=cfg.card_reader.test_pki_dir,
+        allow_test_csca=simulated,
+        agency_code=cfg.kiosk.agency_code,
+        procedures_dir=cfg.catalog.procedures_dir,
+        holidays_file=cfg.catalog.holidays_file,
+    )
+    server = EmbeddedBackOffice(settings)
+    url = server.start()
+    secret = cfg.backoffice.token or demo_secret(data_dir / "backoffice" / "kiosk-secret")
+    server.ensure_kiosk(cfg.kiosk.id, secret)
+    if simulated:
+        seed_demo(server.context)
+    link = BackOfficeLink(url, cfg.kiosk.id, secret, cfg, server)
+    return link.new_client(), link
+
+
+def open_outbox(cfg: Any, alert: Any) -> Any:
+    """The kiosk's outbox, its key from config, the environment or its key file."""
+    import os
+
+    from kiosk.outbox import ENV_KEY, Outbox, load_outbox_key
+
+    data_dir = Path(cfg.kiosk.data_dir)
+    env = {ENV_KEY: cfg.outbox.key or os.environ.get(ENV_KEY, "")}
+    key = load_outbox_key(env, cfg.outbox.key_file or data_dir / "outbox.key")
+    return Outbox(
+        data_dir / "outbox.sqlite",
+        key,
+        cfg.kiosk.id,
+        alert=alert,
+        max_bytes=cfg.outbox.max_mb * 1024 * 1024,
+        purge_after_hours=cfg.outbox.purge_after_hours,
+        keep_codes_days=cfg.outbox.keep_codes_days,
     )
 
 

@@ -119,6 +119,7 @@ class SessionData:
     remembered: dict[str, Any] = field(default_factory=dict)  # session.* prefill keys
     pages: dict[str, list[CapturedPage]] = field(default_factory=dict)
     on_file: dict[str, str] = field(default_factory=dict)
+    papers: Any = None  # kiosk.papers_on_file.PapersOnFile, once the chip proved presence
     result: Any = None  # kiosk.dossier.SubmissionResult once submitted
     receipt_printed: bool | None = None
     rating: int | None = None
@@ -239,6 +240,9 @@ class Session:
             self.drop_chip_candidate()
         if self.data.identity is not None and self.data.identity is not identity:
             self.data.identity.wipe()
+        if self.data.identity is not identity:  # another citizen's papers are not offered
+            self.data.papers = None
+            self.data.on_file = {}
         self.data.identity = identity
         if identity.source is IdentitySource.CHIP and identity.date_of_birth is not None:
             age = identity.age_on(date.today())

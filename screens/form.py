@@ -30,7 +30,8 @@ MSG_PAGE = "Page {n} of {total}"
 class FormScreen(KioskScreen):
     """The declaration form (tờ khai) of the chosen procedure."""
 
-    title = StringProperty("")
+    title = StringProperty("")  # the official form's title (tờ khai …)
+    procedure = StringProperty("")  # the procedure the citizen chose
     page = NumericProperty(0)
     page_count = NumericProperty(1)
     page_label = StringProperty("")
@@ -67,7 +68,8 @@ class FormScreen(KioskScreen):
             self._rows = self._rows_for(proc.code, form)
         else:
             self._save_page()
-        self.title = form.title(self.app.lang) or proc.title(self.app.lang)
+        self.title = form.title(self.app.lang)
+        self.procedure = proc.title(self.app.lang)
         self._show_page()
 
     def _rows_for(self, code: str, form: FormSpec) -> dict[str, BaseRow]:
@@ -215,6 +217,8 @@ class FormScreen(KioskScreen):
         self._save_page()
         self._show_page()
         self.title = self._form.title(self.app.lang)
+        proc = self.flow.current_procedure()
+        self.procedure = proc.title(self.app.lang) if proc else ""
 
     def reset(self) -> None:
         self.hide_keyboard()
@@ -227,7 +231,7 @@ class FormScreen(KioskScreen):
         self._draft = {}
         self._sources = {}
         self._locked = set()
-        self.title = ""
+        self.title = self.procedure = ""
         self.page = 0
 
 

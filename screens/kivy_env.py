@@ -40,6 +40,9 @@ def prepare_kivy(
         os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
     if offscreen:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        # Mesa's software rasteriser: one thread. Its worker threads only fight the test
+        # processes for two cores, and every texture upload waits for them.
+        os.environ.setdefault("LP_NUM_THREADS", "1")
         fullscreen = False
     from kivy.config import Config
 

@@ -382,7 +382,7 @@ def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + 'langage = "vi"\n')
     line = only_issue(path)
     assert line.startswith(f'{path}: [kiosk] langage: unknown key, did you mean "language"? (')
-    assert "known keys in [kiosk]: id, agency_name, agency_code, language," in line
+    assert "known keys in [kiosk]: id, agency_name, agency_code, place, language," in line
 
 
 def test_unknown_key_that_belongs_elsewhere(tmp_path: Path) -> None:
@@ -401,9 +401,9 @@ def test_unknown_section(tmp_path: Path) -> None:
     found = lines(check_config(path, env={}))
     assert found == [
         f'{path}: [camra]: unknown section, did you mean "[camera]"? '
-        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog)",
+        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue)",
         f"{path}: [extras]: unknown section "
-        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog)",
+        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue)",
     ]
 
 

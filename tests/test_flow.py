@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.app import make_session
 from kiosk.flow import InlineRunner, KioskFlow, Notice
-from kiosk.samples import sample_answers, sample_identity, walk_to
+from kiosk.samples import sample_answers, walk_to
 from kiosk.services import build_services
 from kiosk.session import Journey, Step
 
@@ -34,12 +34,15 @@ def test_submission_reaches_back_office_and_prints_receipt(flow: KioskFlow) -> N
     assert flow.session.data.receipt_printed is True
     status = flow.services.backoffice.lookup(result.dossier_code)
     assert status.code == result.dossier_code
-    stored = list((flow.services.config.kiosk.data_dir / "backoffice-attachments").rglob("*"))
+    stored = list((flow.services.config.kiosk.data_dir / "backoffice" / "files").rglob("*"))
     pdfs = [p for p in stored if p.is_file() and p.read_bytes()[:5] == b"%PDF-"]
     assert pdfs, "each document reaches the back office as a searchable PDF"
     from kiosk.vision.pdf import pdf_text
 
-    assert any("VIỆT NAM" in "".join(pdf_text(p.read_bytes())) for p in pdfs)
+    texts = ["".join(pdf_text(p.read_bytes())) for p in pdfs]
+    assert any("VIỆT NAM" in t for t in texts)  # the captured page's words
+    assert any("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in t for t in texts)  # the tờ khai
+    assert flow.services.outbox.status().to_dict()["pending"] == 0
     receipts = flow.services.virtual_printer.wait_for_receipts(1)
     assert len(receipts) == 1
     assert receipts[0].images and receipts[0].cut
@@ -91,26 +94,29 @@ def test_camera_unplugged_mid_capture_keeps_the_dossier(flow: KioskFlow) -> None
     assert len(flow.session.data.pages[req.id]) == 2
 
 
-def test_back_office_failure_returns_to_review_with_everything(flow: KioskFlow) -> None:
-    walk_to(flow, Step.REVIEW)
-    answers = dict(flow.session.data.answers)
-    pages = {k: list(v) for k, v in flow.session.data.pages.items()}
-    original = flow.services.backoffice.submit
+def test_back_office_silent_gives_a_provisional_receipt_and_the_code_later(
+    flow: KioskFlow,
+) -> None:
+    from dataclasses import replace
 
-    def down(dossier: Any) -> Any:
-        from kiosk.backoffice import BackOfficeUnavailable
+    services = flow.services
+    services.config = replace(
+        services.config, outbox=replace(services.config.outbox, wait_for_code_s=0.3)
+    )
+    services.sender.stop()  # nothing reaches the back office for now
+    walk_to(flow, Step.RECEIPT)
+    result = flow.session.data.result
+    assert result.provisional and result.dossier_code.startswith("KIOSK-01-")
+    assert flow.session.data.receipt_printed is True
+    assert services.outbox.status().to_dict()["pending"] == 1
+    flow.finish()
 
-        raise BackOfficeUnavailable("connection refused")
-
-    flow.services.backoffice.submit = down
-    flow.confirm_review()
-    assert flow.session.step is Step.REVIEW
-    assert flow.session.data.answers == answers
-    assert {k: list(v) for k, v in flow.session.data.pages.items()} == pages
-    assert "kept safely" in flow.notices[-1].msgid  # type: ignore[attr-defined]
-    flow.services.backoffice.submit = original
-    flow.confirm_review()
-    assert flow.session.step is Step.RECEIPT
+    services.sender.start()  # the back office answers again
+    assert services.sender.flush(30).to_dict()["pending"] == 0
+    flow.start(Journey.LOOKUP)
+    flow.lookup(result.dossier_code)  # the provisional reference printed on the receipt
+    status = flow.session.data.lookup_status
+    assert status is not None and status.code.startswith(flow.services.config.kiosk.agency_code)
 
 
 def test_printer_out_of_paper_still_gives_a_receipt_on_screen(flow: KioskFlow) -> None:

@@ -12,6 +12,7 @@ from kiosk.session import Step  # noqa: E402  (after the harness prepared Kivy)
 from tests.ui_harness import running_kiosk, screen_text
 
 ID_NUMBER = "001090012345"  # the demo card on the simulated reader
+PROCEDURE = "1.003725"  # a short form: nhập khẩu xuất bản phẩm không kinh doanh
 
 
 def type_digits(pilot: Any, digits: str) -> None:
@@ -34,8 +35,8 @@ def walk_to_form(pilot: Any, flow: Any) -> None:
     pilot.tap("confirm")
     assert flow.session.step is Step.PROCEDURE
     assert flow.session.data.identity.authenticity.value == "authentic"
-    first = flow.procedures()[0]
-    pilot.tap(pilot.find_text(first.title(pilot.app.lang), startswith=True))
+    chosen = flow.services.catalog.get(PROCEDURE)
+    pilot.tap(pilot.find_text(chosen.title(pilot.app.lang), startswith=True))
     assert flow.session.step is Step.FORM
 
 
@@ -58,7 +59,13 @@ def capture_required(pilot: Any, flow: Any) -> None:
     """The first required document through the live camera; the rest captured by hand (the
     same flow call the live capture ends in), to keep the test fast."""
     screen = pilot.screen()
-    rows = [r for r in screen._rows if r.requirement is not None and r.requirement.required]
+    rows = [
+        r
+        for r in screen._rows
+        if r.requirement is not None
+        and r.requirement.required
+        and not r.requirement.is_declaration  # the kiosk fills that one in
+    ]
     capture_with_camera(pilot, rows[0])
     for row in rows[1:]:
         flow.capture_page(row.requirement.id, screen._captured)
@@ -66,22 +73,20 @@ def capture_required(pilot: Any, flow: Any) -> None:
 
 
 def fill_form(pilot: Any, flow: Any) -> dict[str, Any]:
-    from kiosk.samples import sample_answers
+    """Every page filled (choices tapped, text put in as the keyboard would type it), then
+    "Next page" up to the last page; the draft the screen holds."""
+    from tests.form_filler import FormFiller
 
-    answers = sample_answers(flow)
+    filler = FormFiller(pilot, keys=False)
     screen = pilot.screen()
-    for row in screen._rows:
-        if row.field is None:
-            continue
-        value = answers[row.field.name]
-        if row.kind in ("choice", "yesno"):
-            wanted = value if row.kind == "choice" else True
-            button = next(b for b in row._choice_buttons if b.choice_value == wanted)
-            pilot.tap(button)
-        else:
-            row.ids.input.text = str(value)  # what the on-screen keyboard would type
+    while True:
+        filler.fill_page({})
+        if screen.last_page:
+            break
+        filler.next_page()
     pilot.pump(2)
-    return answers
+    screen._save_page()
+    return dict(screen._draft)
 
 
 def test_whole_dossier_path_by_taps(kiosk_config: Any) -> None:
@@ -104,7 +109,7 @@ def test_whole_dossier_path_by_taps(kiosk_config: Any) -> None:
         assert flow.session.step is Step.REVIEW
 
         text = screen_text(pilot)
-        assert flow.procedures()[0].title("vi") in text
+        assert flow.services.catalog.get(PROCEDURE).title("vi") in text
         assert f"Số định danh: {ID_NUMBER}" in text
         pilot.tap("submit")
         pilot.wait_for(lambda: flow.session.step is Step.RECEIPT, timeout=120)  # OCR of pages
@@ -176,11 +181,13 @@ def test_bad_id_number_shows_vietnamese_message(kiosk_config: Any) -> None:
 def test_required_field_error_points_at_the_field(kiosk_config: Any) -> None:
     with running_kiosk(kiosk_config) as (pilot, app, flow):
         walk_to_form(pilot, flow)
-        rows = [r for r in pilot.screen()._rows if r.field is not None]
-        required_text = next(r for r in rows if r.field.required and r.kind == "text")
+        rows = pilot.screen().page_rows()
+        required_text = next(
+            r for r in rows if r.field.required and r.kind == "text" and not r.locked
+        )
         required_text.ids.input.text = ""
         pilot.tap("next")
-        assert flow.session.step is Step.FORM
+        assert flow.session.step is Step.FORM and pilot.screen().page == 0
         assert required_text.error == "Vui lòng điền thông tin này."
 
 
@@ -190,7 +197,7 @@ def test_language_switch_large_text_and_contrast(kiosk_config: Any) -> None:
         assert app.lang == "en"
         assert "Submit a dossier" in screen_text(pilot)
         walk_to_form(pilot, flow)
-        assert flow.procedures()[0].title("en") in screen_text(pilot)
+        assert flow.services.catalog.get(PROCEDURE).title("en") in screen_text(pilot)
         assert "Step 4 of 9" in app.step_label
         pilot.tap("lang")
         assert "Tờ khai" in screen_text(pilot)
@@ -213,10 +220,11 @@ def test_back_returns_and_keeps_what_was_typed(kiosk_config: Any) -> None:
         assert flow.session.step is Step.DOCUMENTS
         pilot.tap("back")
         assert flow.session.step is Step.FORM
-        rows = {r.field.name: r for r in pilot.screen()._rows if r.field is not None}
-        for name, value in answers.items():
-            if rows[name].kind not in ("choice", "yesno"):
-                assert rows[name].ids.input.text == str(value)
+        screen = pilot.screen()
+        assert screen.page == screen.page_count - 1  # back where the citizen left the form
+        for row in screen.page_rows():
+            if row.kind in ("text", "multiline", "number", "money", "date", "phone", "email"):
+                assert row.ids.input.text == str(answers[row.field.name]), row.field.name
 
 
 def test_idle_warning_continue_then_timeout_wipes(kiosk_config: Any) -> None:
