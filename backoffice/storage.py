@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from kiosk.durable import fsync_dir
+
 _CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -42,16 +44,6 @@ class TooLarge(StorageError):
 
 class BlobCorrupted(StorageError):
     """A stored blob no longer hashes to its name."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class BlobWriter:
@@ -105,7 +97,7 @@ class BlobWriter:
                 return digest
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._path, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as e:
             self.discard()
             raise StorageError(f"cannot store an attachment: {e.strerror or e}") from e

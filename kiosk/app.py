@@ -157,7 +157,9 @@ def render_screens(
                         screen._read_done(True)
                     if name == "documents_live":  # the camera's preview with the guidance
                         screen = app.screens[Step.DOCUMENTS]
-                        screen.capture(flow.requirements()[0].id)
+                        screen.capture(
+                            next(r.id for r in flow.requirements() if not r.is_declaration)
+                        )
                         pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
                         screen._stop_polling()
                         flow.stop_live()
@@ -195,6 +197,7 @@ def show_form_typing(app: Any, pilot: Any, *, address: bool) -> None:
     for row in screen.page_rows():
         inputs = [ti for ti in row.text_inputs() if not ti.readonly]
         if address and str(row.field.kind) == "address":
+            row.ids.province.text = "Thành phố Huế"
             row.ids.commune.text = ""
             row.ids.commune.focus = True
             screen.ids.keyboard.press("char", "T")

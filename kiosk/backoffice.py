@@ -54,6 +54,7 @@ from kiosk.dossier import (
     is_id_number,
     parse_dossier_code,
 )
+from kiosk.durable import fsync_dir
 from kiosk.errors import KioskError
 from kiosk.forms import FormSpec
 from kiosk.i18n import translator
@@ -188,19 +189,6 @@ def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
         fout.flush()
         os.fsync(fout.fileno())
     return h.hexdigest(), size
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -480,8 +468,8 @@ class LocalBackOffice:
                 "sha256, size) VALUES (?, ?, ?, ?, ?, ?)",
                 (code, page.requirement_id, page.page, f"{code}/{name}", digest, size),
             )
-        _fsync_dir(folder)
-        _fsync_dir(self.attachments_dir)
+        fsync_dir(folder)
+        fsync_dir(self.attachments_dir)
 
     # --- lookup and staff actions ---
 

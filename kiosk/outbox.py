@@ -112,6 +112,7 @@ from kiosk.backoffice import (
     SubmissionRejected,
 )
 from kiosk.dossier import Applicant, Attachment, DossierSubmission, SubmissionResult
+from kiosk.durable import fsync_dir
 from kiosk.errors import KioskError
 from kiosk.outbox_crypto import (
     BlobError,
@@ -253,7 +254,7 @@ def _create_key_file(key_file: Path) -> bytes:
             return load_outbox_key({}, key_file)
         finally:
             os.unlink(tmp)
-        _fsync_dir(key_file.parent)
+        fsync_dir(key_file.parent)
     except OSError as e:
         raise OutboxKeyError(f"cannot create the outbox key file {key_file}: {e}") from None
     log.warning(
@@ -453,19 +454,6 @@ def _is_corruption(err: sqlite3.Error) -> bool:
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _page_blob(attachment: int, page: int) -> str:
     return f"attachment/{attachment}/page/{page}"
 
@@ -638,7 +626,7 @@ class Outbox:
         target = self._new_target()
         try:
             marker.write_text(str(target) + "\n", encoding="utf-8")
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         except OSError as e:
             raise OutboxError(f"outbox {self.path} is damaged ({problem}) and {e}") from e
         self._quarantine(target, problem)
@@ -747,7 +735,7 @@ class Outbox:
                 )
         except sqlite3.Error as e:
             raise OutboxError(f"cannot create the outbox {self.path}: {e}") from e
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def _move_aside(self, target: Path) -> None:
         """Hard-link the file (and its -wal, -shm) to ``target``, then remove the originals.
@@ -761,10 +749,10 @@ class Outbox:
             dst = Path(str(target) + suffix)
             if src.exists() and not dst.exists():
                 os.link(src, dst)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         for suffix in ("-wal", "-shm", ""):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def _quarantine(self, target: Path, problem: str) -> None:
         try:
@@ -776,7 +764,7 @@ class Outbox:
         self._create_schema()
         recovered, lost = self._salvage(target)
         self._marker().unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self.quarantined = target
         message = (
             f"outbox damaged ({problem}): moved aside to {target.name}; a fresh outbox was "

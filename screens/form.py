@@ -37,7 +37,6 @@ class FormScreen(KioskScreen):
     page_label = StringProperty("")
     last_page = BooleanProperty(True)
     typing = BooleanProperty(False)
-    current_help = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -179,15 +178,15 @@ class FormScreen(KioskScreen):
         keyboard.mode = field.keyboard
         keyboard.autocap = _autocap(field)
         keyboard.target = text_input
-        lang = self.app.lang
-        help_text = field.help(lang)
-        self.current_help = field.title(lang) + (f": {help_text}" if help_text else "")
         self.typing = True
-        # once the keyboard has taken its room, bring the field above it
-        Clock.schedule_once(lambda dt: self._reveal(text_input), 0)
+        # once the keyboard has taken its room, bring the field above it with its title and
+        # help (the row) when they fit, the input itself in any case
+        Clock.schedule_once(lambda dt: self._reveal(row, text_input), 0)
 
-    def _reveal(self, text_input: TextInput) -> None:
+    def _reveal(self, row: BaseRow, text_input: TextInput) -> None:
         if self._focused is text_input and text_input.parent is not None:
+            if row.height < self.ids.scroll.height:
+                reveal(self.ids.scroll, row, padding=12)
             reveal(self.ids.scroll, text_input, padding=40)
 
     def next_input(self) -> None:
@@ -205,7 +204,6 @@ class FormScreen(KioskScreen):
             self._focused.focus = False
         self._focused = None
         self.typing = False
-        self.current_help = ""
         if "keyboard" in self.ids:
             self.ids.keyboard.target = None
 
@@ -242,8 +240,8 @@ def _head(path: str) -> str:
 def _autocap(field: FormField) -> str:
     """Capitals the keyboard offers by itself: every word of a person's name, the first
     letter of other text, none in numbers, codes and e-mail addresses."""
-    if field.kind not in (Kind.TEXT, Kind.MULTILINE):
-        return "none"
+    if field.kind not in (Kind.TEXT, Kind.MULTILINE) or field.pattern:
+        return "none"  # numbers, codes, domain names, e-mail: no capitals of its own
     if field.prefill == "identity.full_name" or field.name.startswith(("ho_ten", "nguoi_")):
         return "words"
     return "sentences"

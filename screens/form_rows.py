@@ -215,7 +215,7 @@ class AddressRow(BaseRow):
             return
         province_text = self.ids.province.text.strip()
         exact = addresses.find_province(province_text) if province_text else None
-        provinces = [] if exact is not None else addresses.search_provinces(province_text)
+        provinces = [] if exact or not province_text else addresses.search_provinces(province_text)
         self._fill(self.ids.province_hints, [p.name for p in provinces[:SUGGESTIONS]], "province")
         communes: list[str] = []
         commune_text = self.ids.commune.text.strip()

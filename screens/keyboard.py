@@ -111,6 +111,7 @@ class VietnameseKeyboard(BoxLayout):
         _load_key_rule()
         self._composer = Composer()
         self._shift_at = -1.0
+        self._shift_pressed = False
         self._keys: list[KeyButton] = []
         self._rows: dict[str, BoxLayout] = {}
         self._extra_buttons: dict[str, KeyButton] = {}
@@ -344,14 +345,16 @@ class VietnameseKeyboard(BoxLayout):
             # capitals; a later one takes the shift back off (as when the keyboard put it on at
             # the start of a word and the citizen wants a small letter).
             now = time.monotonic()
+            double = self._shift_pressed and now - self._shift_at <= DOUBLE_TAP_S
             if self.caps:
                 self.caps = self.shift = False
-            elif self.shift and now - self._shift_at <= DOUBLE_TAP_S:
+            elif self.shift and double:
                 self.caps, self.shift = True, False
             elif self.shift:
                 self.shift = False
             else:
                 self.shift = True
+            self._shift_pressed = self.shift  # on by this press (not by the automatic capitals)
             self._shift_at = now
         elif action == "layer":
             self.layer = value

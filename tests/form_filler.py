@@ -46,6 +46,16 @@ class FormFiller:
         self.keys = keys
         self.effort = Effort()
 
+    def settle(self) -> None:
+        """Let the layout catch up (Kivy's clock: triggers, layouts, label textures) without
+        drawing a frame: positions are all a touch needs, and software GL makes every frame
+        cost a tenth of a second. Screenshots and the pilot still draw."""
+        from kivy.clock import Clock
+
+        for _ in range(2):
+            Clock.tick()
+            Clock.tick_draw()  # layouts run here (their triggers wait for "before the frame")
+
     @property
     def screen(self) -> Any:
         return self.pilot.screen()
@@ -68,12 +78,12 @@ class FormFiller:
             if isinstance(parent, ScrollView):
                 reveal(parent, widget)
             parent = parent.parent
-        self.pilot.pump(1)
+        self.settle()
         assert not widget.disabled and widget.opacity > 0, f"{widget} is not tappable"
         touch = PilotTouch(*widget.to_window(*widget.center))
         EventLoop.post_dispatch_input("begin", touch)
         EventLoop.post_dispatch_input("end", touch)
-        self.pilot.pump(1)
+        self.settle()
         self.effort.taps += 1
 
     def press(self, key: Any) -> None:
@@ -90,7 +100,7 @@ class FormFiller:
             if i:
                 self.press(kb.key_for("space"))
             self._type_word(kb, word)
-        self.pilot.pump(1)
+        self.settle()
 
     def _type_word(self, kb: Any, word: str) -> None:
         stem = word.rstrip(",.;:!?)")
@@ -175,7 +185,7 @@ class FormFiller:
                 row.ids[part].text = name
                 continue
             self.clear_and_type(row.ids[part], name.split(" ")[-1])  # the last word, then pick
-            self.pilot.pump(1)
+            self.settle()
             match = [b for b in row.ids[hints].children if b.text == name]
             if match:
                 self.tap(match[0])

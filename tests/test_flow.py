@@ -73,15 +73,15 @@ def test_form_errors_are_per_field_and_nothing_moves(flow: KioskFlow) -> None:
 
 
 def test_documents_required_before_review(flow: KioskFlow) -> None:
-    walk_to(flow, Step.DOCUMENTS)
+    walk_to(flow, Step.DOCUMENTS, procedure="LOCAL-IN-01")  # papers to capture
     assert flow.documents_done() is False
     assert flow.notices[-1].msgid.startswith("Please capture every required document")  # type: ignore[attr-defined]
     assert flow.session.step is Step.DOCUMENTS
 
 
 def test_camera_unplugged_mid_capture_keeps_the_dossier(flow: KioskFlow) -> None:
-    walk_to(flow, Step.DOCUMENTS)
-    req = next(r for r in flow.requirements() if r.required)
+    walk_to(flow, Step.DOCUMENTS, procedure="LOCAL-IN-01")  # papers to capture
+    req = flow.missing_documents()[0]
     flow.capture_page(req.id, lambda path: None)
     assert len(flow.session.data.pages[req.id]) == 1
     flow.services.camera.unplug()

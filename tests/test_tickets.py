@@ -699,8 +699,9 @@ def test_two_counters_racing_in_two_processes(path: Path, clock: Clock) -> None:
         assert p.returncode == 0, err
         results.append(json.loads(out))
     called = results[0] + results[1]
-    assert sorted(called) == sorted(issued) and len(called) == 150
-    assert results[0] and results[1]  # both counters got work
+    assert sorted(called) == sorted(issued) and len(called) == 150  # each called exactly once
+    # (which counter gets how many depends on the scheduler: on a loaded machine one process
+    # may take them all before the other starts, so that is not asserted)
 
 
 # --- reading ---
