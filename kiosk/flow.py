@@ -682,6 +682,19 @@ class KioskFlow:
         return True
 
     # ------------------------------------------------------------------ look-up
+    def scan_receipt(self, *, seconds: float = 12.0) -> None:
+        """Read the receipt's QR with the camera, then look the dossier up."""
+        from kiosk.receipt_scan import scan_receipt_with_camera
+
+        def work() -> str:
+            return scan_receipt_with_camera(self.services.camera, seconds=seconds)
+
+        def found(code: str) -> None:
+            if self.session.step is Step.LOOKUP:
+                self.lookup(code)
+
+        self.runner.run(work, found, self._fail)
+
     def lookup(self, code: str) -> None:
         code = code.strip().upper()
         if not code:

@@ -1,7 +1,6 @@
-"""Look-up screens: type the dossier code from the receipt, see its status and the next step.
-
-Issue 6 adds scanning the receipt's QR with the camera.
-"""
+"""Look-up screens: scan the receipt's QR with the camera or type the dossier code (or the
+provisional reference of a receipt printed while the back office was away) on the kiosk's
+keyboard; see the status, its history and the next step."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any
 from kivy.properties import StringProperty
 
 from screens.base import KioskScreen
+from screens.keyboard import VietnameseKeyboard  # noqa: F401  (used by lookup.kv)
 
 STATE_MSGIDS = {
     "received": "Received",
@@ -34,6 +34,10 @@ class LookupScreen(KioskScreen):
             self.flow.on_notice = previous
         if notices:
             self.error = self.t(notices[0].msgid)
+
+    def scan(self) -> None:
+        self.error = ""
+        self.flow.scan_receipt()
 
     def reset(self) -> None:
         self.error = ""

@@ -313,6 +313,28 @@ def test_lookup_path_and_bad_code(kiosk_config: Any) -> None:
         assert code in text and "Đã tiếp nhận" in text
 
 
+def test_lookup_by_scanning_the_receipt_qr(kiosk_config: Any, tmp_path: Path) -> None:
+    from devices.simulated.camera import SimulatedCamera
+    from kiosk.flow import InlineRunner
+    from kiosk.samples import walk_to
+    from tests.test_receipt_scan import photo_of_qr
+
+    with running_kiosk(kiosk_config) as (pilot, app, flow):
+        runner = flow.runner
+        flow.runner = InlineRunner()
+        walk_to(flow, Step.RECEIPT)
+        result = flow.session.data.result
+        qr_text = flow.receipt_data(result=result).qr_payload()
+        flow.finish()
+        flow.runner = runner
+        flow.services.camera = SimulatedCamera(photo_of_qr(qr_text, tmp_path / "r.jpg"), 1280, 720)
+        pilot.pump(2)
+        pilot.tap("start_lookup")
+        pilot.tap("scan")
+        pilot.wait_for(lambda: flow.session.step is Step.LOOKUP_RESULT, timeout=30)
+        assert result.dossier_code in screen_text(pilot)
+
+
 @pytest.mark.parametrize("orientation", ["portrait"])
 def test_every_touch_target_is_big_enough(kiosk_config: Any, orientation: str) -> None:
     from screens.widgets import KButton

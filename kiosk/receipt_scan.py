@@ -1,0 +1,70 @@
+"""Reading the dossier code from a receipt's QR code with the camera, for look-up.
+
+The receipt's QR holds compact JSON (``kiosk.receipt.ReceiptData.qr_payload``: the dossier code,
+the procedure, the applicant's ID number, the issuing kiosk, the times), or, when the back
+office had not answered before printing, the same with the provisional reference as the code.
+A QR that holds just a code is accepted too (a code copied into another QR, the national
+portal's link ending in the code is not). Frames are read until one gives a code or the time is
+up; any other QR in view (the card's, an advert's) is passed over.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from kiosk.dossier import DossierCodeError, parse_dossier_code
+from kiosk.errors import KioskError
+
+MSG_NO_RECEIPT_QR = (
+    "No receipt QR code was found. Hold the QR code printed on your receipt under the camera, "
+    "or type the dossier code."
+)
+
+
+class ReceiptScanFailed(KioskError):
+    """No receipt QR read in the time given."""
+
+    msgid = MSG_NO_RECEIPT_QR
+
+
+def _is_code(text: str) -> bool:
+    from kiosk.outbox import is_provisional_reference
+
+    if is_provisional_reference(text):
+        return True
+    try:
+        parse_dossier_code(text)
+    except DossierCodeError:
+        return False
+    return True
+
+
+def code_from_qr_text(text: str) -> str | None:
+    """The dossier code (or provisional reference) a QR's text carries; None for another QR."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        code = doc.get("dossier_code") if isinstance(doc, dict) else None
+        return code.strip() if isinstance(code, str) and _is_code(code.strip()) else None
+    return text.upper() if _is_code(text.upper()) else None
+
+
+def scan_receipt_with_camera(camera: Any, *, seconds: float = 12.0) -> str:
+    """Frames from ``camera`` until a receipt's QR reads: its code. ``ReceiptScanFailed``."""
+    from kiosk.vision.qr_reader import read_qr
+
+    if not camera.is_open:
+        camera.open()
+    deadline = time.monotonic() + seconds
+    while True:
+        for text in read_qr(camera.read()):
+            code = code_from_qr_text(text)
+            if code is not None:
+                return code
+        if time.monotonic() >= deadline:
+            raise ReceiptScanFailed(f"no receipt QR read in {seconds:g} s")

@@ -1,0 +1,100 @@
+"""Look-up by the receipt's QR: the code read from the payload, through the camera and the flow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import qrcode
+
+from devices.simulated.camera import SimulatedCamera
+from kiosk.app import make_session
+from kiosk.flow import InlineRunner, KioskFlow
+from kiosk.receipt_scan import ReceiptScanFailed, code_from_qr_text, scan_receipt_with_camera
+from kiosk.samples import walk_to
+from kiosk.services import build_services
+from kiosk.session import Journey, Step
+
+CODE = "000.00.08.H21-261124-0007"
+
+
+def payload(code: str = CODE) -> str:
+    doc = {"v": 1, "dossier_code": code, "issuer": "motcua-kiosk/KIOSK-01", "procedure_code": "x"}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def photo_of_qr(text: str, path: Path, *, tilt: float = 8.0) -> Path:
+    """A receipt's QR on paper, a little turned, in a 1280×720 camera frame."""
+    qr = qrcode.QRCode(border=4, box_size=8)
+    qr.add_data(text)
+    image = np.array(qr.make_image().convert("L"), dtype=np.uint8)
+    frame = np.full((720, 1280), 200, dtype=np.uint8)
+    h, w = image.shape
+    y, x = (720 - h) // 2, (1280 - w) // 2
+    frame[y : y + h, x : x + w] = image
+    turn = cv2.getRotationMatrix2D((640, 360), tilt, 1.0)
+    frame = cv2.warpAffine(frame, turn, (1280, 720), borderValue=200)
+    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (payload(), CODE),
+        (payload("KIOSK-01-261124-000123"), "KIOSK-01-261124-000123"),  # provisional
+        (CODE.lower(), CODE),
+        ("001090012345||Nguyễn Văn An|01011990|Nam|Hà Nội|01012021", None),  # the card's QR
+        ('{"dossier_code": "not a code"}', None),
+        ("{broken", None),
+        ("https://example.vn", None),
+    ],
+)
+def test_code_from_the_qr_text(text: str, code: str | None) -> None:
+    assert code_from_qr_text(text) == code
+
+
+def test_the_camera_reads_the_receipt_qr(tmp_path: Path) -> None:
+    camera = SimulatedCamera(photo_of_qr(payload(), tmp_path / "qr.jpg"), 1280, 720)
+    assert scan_receipt_with_camera(camera, seconds=5) == CODE
+
+
+def test_no_receipt_qr_in_view_says_what_to_do(tmp_path: Path) -> None:
+    card = photo_of_qr(
+        "001090012345||Nguyễn Văn An|01011990|Nam|Hà Nội|01012021", tmp_path / "c.jpg"
+    )
+    camera = SimulatedCamera(card, 1280, 720)
+    with pytest.raises(ReceiptScanFailed) as info:
+        scan_receipt_with_camera(camera, seconds=0.5)
+    assert "QR" in info.value.user_message()
+
+
+@pytest.fixture
+def flow(kiosk_config: Any) -> Iterator[KioskFlow]:
+    services = build_services(kiosk_config)
+    flow = KioskFlow(make_session(kiosk_config), services, InlineRunner())
+    try:
+        yield flow
+    finally:
+        flow.session.wipe()
+        services.close()
+
+
+def test_a_receipt_scanned_at_the_kiosk_shows_the_dossier_status(
+    flow: KioskFlow, tmp_path: Path
+) -> None:
+    walk_to(flow, Step.RECEIPT)
+    result = flow.session.data.result
+    qr_text = flow.receipt_data(result=result).qr_payload()
+    flow.finish()
+    flow.services.camera = SimulatedCamera(photo_of_qr(qr_text, tmp_path / "r.jpg"), 1280, 720)
+    flow.start(Journey.LOOKUP)
+    flow.scan_receipt(seconds=5)
+    assert flow.session.step is Step.LOOKUP_RESULT
+    status = flow.session.data.lookup_status
+    assert status.code == result.dossier_code
