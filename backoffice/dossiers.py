@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -41,7 +40,7 @@ from backoffice.db import AttachmentFile, DailySequence, Dossier, Paper, StatusE
 from backoffice.errors import ApiError, rejected, unavailable
 from backoffice.upload import ReceivedPart
 from kiosk.backoffice import TRANSITIONS
-from kiosk.catalog import CatalogError, Procedure, json_path
+from kiosk.catalog import CatalogError, Procedure
 from kiosk.dossier import (
     DossierCodeError,
     DossierFormatError,
@@ -54,6 +53,8 @@ from kiosk.dossier import (
     parse_dossier_code,
 )
 from kiosk.dossier import StatusEvent as Event
+from kiosk.forms import FormSpec
+from kiosk.i18n import translator
 
 if TYPE_CHECKING:
     from backoffice.context import Context
@@ -190,10 +191,6 @@ def parse_upload(
 # --- checking it against the catalog ---------------------------------------------------------
 
 
-def _order(err: Any) -> list[str]:
-    return [str(p) for p in err.absolute_path]
-
-
 def check_against_catalog(ctx: Context, session: Session, dossier: DossierSubmission) -> Procedure:
     """The dossier's procedure; 422 with every problem found."""
     try:
@@ -207,15 +204,17 @@ def check_against_catalog(ctx: Context, session: Session, dossier: DossierSubmis
         problems.append("applicant.id_number: not a 12-digit personal identification number")
     if not dossier.applicant.full_name.strip():
         problems.append("applicant.full_name: missing")
-    validator = Draft202012Validator(
-        procedure.form_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-    for err in sorted(validator.iter_errors(dossier.declaration), key=_order):
-        where = json_path(["declaration", *err.absolute_path])
-        problems.append(f"{where.removeprefix('$.')}: {err.message}")
+    # the kiosk's own form rules: the same formats (phone, ID number, tax code), date bounds
+    # and place names, with the same messages
+    english = translator("en")
+    form = FormSpec.from_definition(procedure.form)
+    for path, problem in sorted(form.validate_answers(dossier.declaration).items()):
+        where = f"declaration.{path}" if path else "declaration"
+        problems.append(f"{where}: {problem.text(english)}")
     given: set[str] = set()
     for i, attachment in enumerate(dossier.attachments):
-        if procedure.requirement(attachment.requirement_id) is None:
+        requirement = procedure.requirement(attachment.requirement_id)
+        if requirement is None:
             problems.append(
                 f"attachments[{i}].requirement_id: {attachment.requirement_id!r} is not a "
                 f"document of procedure {procedure.code}"
@@ -229,6 +228,11 @@ def check_against_catalog(ctx: Context, session: Session, dossier: DossierSubmis
                 problems.append(
                     f"attachments[{i}].on_file_ref: {attachment.on_file_ref!r} is not a paper "
                     "on file of this applicant"
+                )
+            elif requirement is not None and requirement.on_file_kind not in (None, paper.kind):
+                problems.append(
+                    f"attachments[{i}].on_file_ref: {attachment.on_file_ref!r} is a "
+                    f"{paper.kind} paper, not the {requirement.on_file_kind} this document needs"
                 )
     for doc in procedure.documents:
         if doc.required and doc.id not in given:

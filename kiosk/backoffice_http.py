@@ -46,6 +46,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -76,6 +77,15 @@ AUTH_SCHEME = "KIOSK-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_CONNECT_TIMEOUT_S = 5.0
 _CHUNK = 1 << 20
+
+
+_ID_IN_PATH = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def redact(path: str) -> str:
+    """A request path fit for the log: a citizen's 12-digit ID number shows its last 3 digits
+    only (Nghị định 13/2023/NĐ-CP: personal data stays out of logs)."""
+    return _ID_IN_PATH.sub(lambda m: "*********" + m.group(0)[-3:], path)
 
 
 class BackOfficeAuthError(BackOfficeError):
@@ -416,15 +426,17 @@ class HttpBackOffice:
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as e:
-            log.warning("back office %s %s: TLS failure: %s", method, path, e)
+            log.warning("back office %s %s: TLS failure: %s", method, redact(path), e)
             raise BackOfficeUnavailable(f"TLS failure talking to {self.url}: {e}") from e
         except requests.exceptions.Timeout as e:
-            log.warning("back office %s %s: no answer within %s s", method, path, self.timeout)
+            log.warning(
+                "back office %s %s: no answer within %s s", method, redact(path), self.timeout
+            )
             raise BackOfficeUnavailable(
                 f"{self.url} did not answer within {self.timeout[1]:g} s"
             ) from e
         except (requests.exceptions.RequestException, OSError) as e:
-            log.warning("back office %s %s: %s", method, path, e)
+            log.warning("back office %s %s: %s", method, redact(path), e)
             raise BackOfficeUnavailable(f"cannot reach {self.url}: {e}") from e
         if response.status_code >= 300:
             self._raise_for(method, path, response)
@@ -443,7 +455,7 @@ class HttpBackOffice:
         code = str(error.get("error", ""))
         message = str(error.get("message", "")) or response.reason or str(status)
         problems = error.get("problems")
-        log.warning("back office %s %s: %s %s: %s", method, path, status, code, message)
+        log.warning("back office %s %s: %s %s: %s", method, redact(path), status, code, message)
         detail = f"back office {status} {code}: {message}".replace("  ", " ")
         if status >= 500:
             raise BackOfficeUnavailable(detail)

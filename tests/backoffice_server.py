@@ -160,47 +160,16 @@ class BackofficeServer:
 
 # --- sample dossiers -------------------------------------------------------------------------
 
-_CANDIDATES = ["0912345678", "0101234567", "001090012345", "example.vn", "vidu.gov.vn", "A1"]
+def sample_declaration(procedure: Any) -> dict[str, Any]:
+    """Answers to the procedure's form as the kiosk's form engine makes them from typing: they
+    pass the back office's checks, which are the kiosk's own (formats, dates, place names)."""
+    from kiosk.forms import FormSpec
+    from kiosk.samples import sample_draft
 
-
-def sample_value(schema: dict[str, Any], name: str = "") -> Any:
-    """A value that satisfies ``schema`` (the JSON Schema subset of the catalog's forms)."""
-    import re
-
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if schema.get("oneOf"):
-        return sample_value(schema["oneOf"][0], name)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next(k for k in kind if k != "null")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {k: sample_value(v, k) for k, v in props.items()}
-    if kind == "array":
-        count = max(1, schema.get("minItems", 1))
-        return [sample_value(schema.get("items", {}), name) for _ in range(count)]
-    if kind == "boolean":
-        return False
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
-        return int(max(low, 1))
-    fmt = schema.get("format")
-    lo, hi = schema.get("minLength", 1), schema.get("maxLength", 200)
-    if fmt == "date":
-        return "2025-03-14"
-    if fmt == "email":
-        return "lienhe@example.vn"
-    pattern = schema.get("pattern")
-    options = list(_CANDIDATES) if pattern or fmt else []
-    options.append("Nguyễn Văn An " + name)
-    for text in options:
-        text = text[:hi].ljust(lo, "x")
-        if pattern is None or re.search(pattern, text):
-            return text
-    return "x" * lo
+    form = FormSpec.from_definition(procedure.form)
+    answers, problems = form.convert_and_validate(sample_draft(form))
+    assert problems == {}, problems
+    return answers
 
 
 def sample_pdf(path: Path, text: str = "trang") -> Path:
@@ -232,19 +201,13 @@ def sample_pdf(path: Path, text: str = "trang") -> Path:
 
 
 def pick_procedure(catalog: Any, *, with_on_file_kind: bool = False) -> Any:
-    """The first procedure (by code) whose form ``sample_value`` can fill."""
-    from jsonschema import Draft202012Validator
-
+    """The first procedure (by code), or the first with a required document usually on file."""
     for procedure in sorted(catalog.procedures(), key=lambda p: p.code):
-        schema = procedure.form_schema
-        answers = sample_value(schema)
-        if list(Draft202012Validator(schema).iter_errors(answers)):
-            continue
         kinds = [getattr(d, "on_file_kind", None) for d in procedure.documents if d.required]
         if with_on_file_kind and not any(kinds):
             continue
         return procedure
-    raise LookupError("no procedure of the catalog can be filled by sample_value")
+    raise LookupError("no procedure of the catalog has a required document usually on file")
 
 
 def sample_dossier(
@@ -279,7 +242,7 @@ def sample_dossier(
         "procedure_code": procedure.code,
         "kiosk_id": kiosk_id,
         "applicant": Applicant(applicant_id, "Nguyễn Văn An"),
-        "declaration": sample_value(procedure.form_schema),
+        "declaration": sample_declaration(procedure),
         "attachments": attachments,
         "created_at": datetime.now(VIETNAM_TZ),
     }

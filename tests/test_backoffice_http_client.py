@@ -597,3 +597,14 @@ def test_the_embedded_server_of_the_demo_mode(tmp_path: Path, catalog: Any) -> N
         server.stop()
     with HttpBackOffice(url, "KIOSK-01", secret, timeout_s=2) as c:
         assert not c.health().ok  # stopped: the port is closed
+
+
+def test_citizen_ids_are_masked_in_the_log() -> None:
+    from kiosk.backoffice_http import redact
+
+    assert redact("/api/v1/citizens/001090012345/documents") == (
+        "/api/v1/citizens/*********345/documents"
+    )
+    assert redact("/api/v1/dossiers/000.00.08.H21-261124-0001") == (
+        "/api/v1/dossiers/000.00.08.H21-261124-0001"
+    )
