@@ -72,7 +72,6 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -967,16 +966,18 @@ class TicketStore:
         serves (narrowed to ``services`` if given); its current ticket is completed first.
         None when nobody waits.
 
-        The choice is made on a snapshot, then claimed with ``UPDATE ... WHERE status =
-        'waiting'``; when another counter claimed it first (row count 0), choose again."""
+        The choice and the claim happen in one write transaction (``BEGIN IMMEDIATE``): no other
+        counter can claim in between, so two counters never get the same ticket and none loses
+        a race however busy the store (an optimistic snapshot-then-claim starved a counter
+        when two processes called back to back). The claim still checks ``WHERE status =
+        'waiting'`` and the row count, as a guard."""
         cfg = self._counter(counter)
         wanted = [s for s in cfg.services if services is None or s in set(services)]
-        for _ in range(_MAX_CLAIM_TRIES):
+
+        def op(conn: sqlite3.Connection) -> Ticket | None:
             now = self._now()
             day = now.date().isoformat()
-            state, rows, interval = self._run(
-                partial(self._snapshot, cfg=cfg, day=day, wanted=wanted), write=False
-            )
+            state, rows, interval = self._snapshot(conn, cfg=cfg, day=day, wanted=wanted)
             is_open, expected = bool(state[0]), tuple(state[1:])
             if not is_open:
                 raise CounterClosed(f"counter {cfg.number} is closed; open it first")
@@ -987,11 +988,13 @@ class TicketStore:
             choice = choose_next(
                 cands, now.timestamp(), cycle, self.config.policy, call_interval_s=interval
             )
-            claim = partial(self._claim, cfg=cfg, now=now, expected=expected, choice=choice)
+            return self._claim(conn, cfg=cfg, now=now, expected=expected, choice=choice)
+
+        for _ in range(_MAX_CLAIM_TRIES):
             try:
-                return self._run(claim, write=True)
-            except _LostRace:
-                log.info("counter %s lost a race for a ticket; choosing again", cfg.number)
+                return self._run(op, write=True)
+            except _LostRace:  # cannot happen inside one transaction; kept as a guard
+                log.warning("counter %s lost a race for a ticket; choosing again", cfg.number)
         raise StoreLocked(f"counter {cfg.number}: no ticket could be claimed after retries")
 
     def _snapshot(

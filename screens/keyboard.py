@@ -403,6 +403,7 @@ class VietnameseKeyboard(BoxLayout):
         before = composer.text
         target.text = nfc(before + after)
         target.cursor = target.get_cursor_from_index(len(before))
+        self._shift_pressed = False  # a key came between: the next shift press is a new one
         self._autocap()
 
     def _autocap(self) -> None:
