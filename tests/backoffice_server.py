@@ -160,6 +160,7 @@ class BackofficeServer:
 
 # --- sample dossiers -------------------------------------------------------------------------
 
+
 def sample_declaration(procedure: Any) -> dict[str, Any]:
     """Answers to the procedure's form as the kiosk's form engine makes them from typing: they
     pass the back office's checks, which are the kiosk's own (formats, dates, place names)."""
