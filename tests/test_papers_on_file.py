@@ -218,6 +218,17 @@ def test_the_reference_server_takes_a_dossier_that_reuses_a_paper_on_file(
     )
     with pytest.raises(SubmissionRejected, match="not a paper on file of this applicant"):
         client.submit(stranger)
+    # nor stand the ID card in for the business registration
+    id_card = next(p for p in found.papers if p.kind == "can_cuoc")
+    wrong_kind = replace(
+        dossier,
+        idempotency_key=os.urandom(8).hex(),
+        attachments=[
+            replace(a, on_file_ref=id_card.id) if a.on_file_ref else a for a in attachments
+        ],
+    )
+    with pytest.raises(SubmissionRejected, match="is a can_cuoc paper"):
+        client.submit(wrong_kind)
 
 
 def test_a_citizen_with_nothing_on_file_gets_an_empty_list(
