@@ -39,9 +39,10 @@ from sqlalchemy.orm import Session
 from backoffice.db import AttachmentFile, DailySequence, Dossier, Paper, StatusEvent
 from backoffice.errors import ApiError, rejected, unavailable
 from backoffice.upload import ReceivedPart
-from kiosk.backoffice import TRANSITIONS
-from kiosk.catalog import CatalogError, Procedure
+from kiosk.backoffice import TRANSITIONS, dossier_problems
+from kiosk.catalog import CatalogError, DocumentRequirement, Procedure
 from kiosk.dossier import (
+    Attachment,
     DossierCodeError,
     DossierFormatError,
     DossierState,
@@ -49,12 +50,9 @@ from kiosk.dossier import (
     DossierSubmission,
     SubmissionResult,
     format_dossier_code,
-    is_id_number,
     parse_dossier_code,
 )
 from kiosk.dossier import StatusEvent as Event
-from kiosk.forms import FormSpec
-from kiosk.i18n import translator
 
 if TYPE_CHECKING:
     from backoffice.context import Context
@@ -199,44 +197,18 @@ def check_against_catalog(ctx: Context, session: Session, dossier: DossierSubmis
         raise rejected(
             [f"procedure_code: {dossier.procedure_code!r} is not in the catalog"]
         ) from None
-    problems: list[str] = []
-    if not is_id_number(dossier.applicant.id_number):
-        problems.append("applicant.id_number: not a 12-digit personal identification number")
-    if not dossier.applicant.full_name.strip():
-        problems.append("applicant.full_name: missing")
-    # the kiosk's own form rules: the same formats (phone, ID number, tax code), date bounds
-    # and place names, with the same messages
-    english = translator("en")
-    form = FormSpec.from_definition(procedure.form)
-    for path, problem in sorted(form.validate_answers(dossier.declaration).items()):
-        where = f"declaration.{path}" if path else "declaration"
-        problems.append(f"{where}: {problem.text(english)}")
-    given: set[str] = set()
-    for i, attachment in enumerate(dossier.attachments):
-        requirement = procedure.requirement(attachment.requirement_id)
-        if requirement is None:
-            problems.append(
-                f"attachments[{i}].requirement_id: {attachment.requirement_id!r} is not a "
-                f"document of procedure {procedure.code}"
-            )
-        if attachment.requirement_id in given:
-            problems.append(f"attachments[{i}]: {attachment.requirement_id!r} given twice")
-        given.add(attachment.requirement_id)
-        if attachment.on_file_ref:
-            paper = session.get(Paper, attachment.on_file_ref)
-            if paper is None or paper.citizen_id != dossier.applicant.id_number:
-                problems.append(
-                    f"attachments[{i}].on_file_ref: {attachment.on_file_ref!r} is not a paper "
-                    "on file of this applicant"
-                )
-            elif requirement is not None and requirement.on_file_kind not in (None, paper.kind):
-                problems.append(
-                    f"attachments[{i}].on_file_ref: {attachment.on_file_ref!r} is a "
-                    f"{paper.kind} paper, not the {requirement.on_file_kind} this document needs"
-                )
-    for doc in procedure.documents:
-        if doc.required and doc.id not in given:
-            problems.append(f"attachments: required document {doc.id!r} is missing")
+
+    def paper_check(attachment: Attachment, requirement: DocumentRequirement | None) -> str | None:
+        ref = attachment.on_file_ref
+        paper = session.get(Paper, ref)
+        if paper is None or paper.citizen_id != dossier.applicant.id_number:
+            return f"{ref!r} is not a paper on file of this applicant"
+        if requirement is not None and requirement.on_file_kind not in (None, paper.kind):
+            needed = requirement.on_file_kind
+            return f"{ref!r} is a {paper.kind} paper, not the {needed} this document needs"
+        return None
+
+    problems = dossier_problems(dossier, procedure, paper_check)
     if problems:
         raise rejected(problems)
     return procedure
