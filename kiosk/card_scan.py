@@ -10,10 +10,13 @@ citizen is asked to scan again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.errors import KioskError
+
+T = TypeVar("T")
 
 MSG_NOTHING_FOUND_QR = (
     "No QR code was found. Hold the side of the card with the QR code under the camera."
@@ -58,27 +61,36 @@ def scan_frame(frame: Any, kind: str) -> CardScan | None:
     return CardScan(read.id_number, read.mrz_key or None, "mrz")
 
 
-def scan_card_with_camera(camera: Any, kind: str, *, seconds: float = 12.0) -> CardScan:
-    """Frames from ``camera`` until the card's QR/MRZ reads; ``ScanFailed`` after ``seconds``."""
-    if kind not in ("qr", "mrz"):
-        raise ValueError(f"kind must be 'qr' or 'mrz', not {kind!r}")
+def scan_frames(
+    camera: Any, look: Callable[[Any], T | None], *, seconds: float
+) -> tuple[T | None, KioskError | None]:
+    """Frames from ``camera`` through ``look`` until it finds something or ``seconds`` pass:
+    (what it found or None, the last error a frame raised). A frame that raises (an unreadable
+    MRZ, a QR that is not the one wanted) only means the next frame is tried."""
     if not camera.is_open:
         camera.open()
     deadline = time.monotonic() + seconds
     last_error: KioskError | None = None
     while True:
-        frame = camera.read()
         try:
-            found = scan_frame(frame, kind)
-        except KioskError as exc:  # an unreadable MRZ, a QR that is not a CCCD's: try again
+            found = look(camera.read())
+        except KioskError as exc:
             last_error = exc
             found = None
-        if found is not None:
-            return found
-        if time.monotonic() >= deadline:
-            if last_error is not None:
-                raise last_error
-            raise ScanFailed(
-                f"no {kind} read in {seconds:g} s",
-                msgid=MSG_NOTHING_FOUND_QR if kind == "qr" else MSG_NOTHING_FOUND_MRZ,
-            )
+        if found is not None or time.monotonic() >= deadline:
+            return found, last_error
+
+
+def scan_card_with_camera(camera: Any, kind: str, *, seconds: float = 12.0) -> CardScan:
+    """Frames from ``camera`` until the card's QR/MRZ reads; ``ScanFailed`` after ``seconds``."""
+    if kind not in ("qr", "mrz"):
+        raise ValueError(f"kind must be 'qr' or 'mrz', not {kind!r}")
+    found, last_error = scan_frames(camera, lambda frame: scan_frame(frame, kind), seconds=seconds)
+    if found is not None:
+        return found
+    if last_error is not None:
+        raise last_error
+    raise ScanFailed(
+        f"no {kind} read in {seconds:g} s",
+        msgid=MSG_NOTHING_FOUND_QR if kind == "qr" else MSG_NOTHING_FOUND_MRZ,
+    )

@@ -519,7 +519,7 @@ class KioskFlow:
 
     def declaration_requirement(self) -> Any:
         """The document of the procedure that the filled form itself is (đơn đề nghị, tờ khai)."""
-        return next((d for d in self.requirements() if getattr(d, "is_declaration", False)), None)
+        return next((d for d in self.requirements() if d.is_declaration), None)
 
     def agency_name(self) -> str:
         """The agency that handles the current procedure (config/agencies.toml)."""

@@ -99,19 +99,6 @@ class Kind(StrEnum):
     GROUP = "group"
 
 
-TYPED_KINDS = frozenset(
-    {
-        Kind.TEXT,
-        Kind.MULTILINE,
-        Kind.NUMBER,
-        Kind.MONEY,
-        Kind.DATE,
-        Kind.PHONE,
-        Kind.EMAIL,
-        Kind.ID_NUMBER,
-        Kind.TAX_CODE,
-    }
-)
 # Which on-screen keyboard layout a typed field wants.
 KEYBOARDS = {
     Kind.NUMBER: "number",
@@ -607,12 +594,6 @@ class FormSpec:
             for key, problem in self._describe(error):
                 problems.setdefault(key, problem)
         return problems
-
-    # --- showing answers -------------------------------------------------------------------
-
-    def draft_from_answers(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """The draft that shows these answers again."""
-        return {f.name: draft_value(f, answers[f.name]) for f in self.fields if f.name in answers}
 
 
 def _has_problem(name: str, problems: Mapping[str, Problem]) -> bool:

@@ -11,7 +11,6 @@ up; any other QR in view (the card's, an advert's) is passed over.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from kiosk.dossier import DossierCodeError, parse_dossier_code
@@ -54,17 +53,18 @@ def code_from_qr_text(text: str) -> str | None:
     return text.upper() if _is_code(text.upper()) else None
 
 
-def scan_receipt_with_camera(camera: Any, *, seconds: float = 12.0) -> str:
-    """Frames from ``camera`` until a receipt's QR reads: its code. ``ReceiptScanFailed``."""
+def code_in_frame(frame: Any) -> str | None:
+    """The code of the first receipt QR in a camera frame, or None."""
     from kiosk.vision.qr_reader import read_qr
 
-    if not camera.is_open:
-        camera.open()
-    deadline = time.monotonic() + seconds
-    while True:
-        for text in read_qr(camera.read()):
-            code = code_from_qr_text(text)
-            if code is not None:
-                return code
-        if time.monotonic() >= deadline:
-            raise ReceiptScanFailed(f"no receipt QR read in {seconds:g} s")
+    return next(filter(None, map(code_from_qr_text, read_qr(frame))), None)
+
+
+def scan_receipt_with_camera(camera: Any, *, seconds: float = 12.0) -> str:
+    """Frames from ``camera`` until a receipt's QR reads: its code. ``ReceiptScanFailed``."""
+    from kiosk.card_scan import scan_frames
+
+    code, _ = scan_frames(camera, code_in_frame, seconds=seconds)
+    if code is None:
+        raise ReceiptScanFailed(f"no receipt QR read in {seconds:g} s")
+    return code

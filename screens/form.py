@@ -98,19 +98,16 @@ class FormScreen(KioskScreen):
         self.hide_keyboard()
         self.ids.scroll.scroll_y = 1
 
-    def _page_rows(self) -> list[BaseRow]:
+    def page_rows(self) -> list[BaseRow]:
+        """The rows of the page shown."""
         if not self._pages:
             return []
         return [self._rows[f.name] for f in self._pages[self.page]]
 
     def _save_page(self) -> None:
-        for row in self._page_rows():
+        for row in self.page_rows():
             if row.field is not None:
                 self._draft[row.field.name] = row.draft()
-
-    def page_rows(self) -> list[BaseRow]:
-        """The rows of the page shown (for tests and the screenshot walk)."""
-        return self._page_rows()
 
     # --- moving ----------------------------------------------------------------------------
 
@@ -158,7 +155,7 @@ class FormScreen(KioskScreen):
     def _show_problems(self, problems: dict[str, Any]) -> None:
         texts = {k: p.text(self.t) for k, p in problems.items()}
         first: BaseRow | None = None
-        for row in self._page_rows():
+        for row in self.page_rows():
             row.show_problems(texts)
             has = row.field is not None and any(_head(k) == row.field.name for k in texts)
             if has and first is None:
@@ -191,7 +188,7 @@ class FormScreen(KioskScreen):
 
     def next_input(self) -> None:
         """The keyboard's Enter: on to the next empty-or-not input of the page, else hide."""
-        inputs = [ti for row in self._page_rows() for ti in row.text_inputs() if not ti.readonly]
+        inputs = [ti for row in self.page_rows() for ti in row.text_inputs() if not ti.readonly]
         if self._focused in inputs:
             i = inputs.index(self._focused)
             if i + 1 < len(inputs):
