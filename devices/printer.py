@@ -1,10 +1,19 @@
 """The receipt printer behind a small interface, and its ESC/POS driver built on python-escpos.
 
-Everything is printed as one raster image (``GS v 0``) rendered by ``kiosk.receipt``: that is
-how Vietnamese prints correctly on any ESC/POS printer. Before each job the driver asks the
-printer for its real-time status (``DLE EOT 1/2/4``) over the same connection and refuses to
-print into a printer that is out of paper, has its cover open or does not answer. A printer
-that says nothing is never taken to have paper.
+A layout becomes one job (``devices.escpos_job``): by default all text is a raster image
+(``GS v 0``) rendered by ``kiosk.receipt``, which is how Vietnamese prints correctly on any
+ESC/POS printer; a Vietnamese code page of the printer (``cp1258``, ``tcvn3``) and the
+printer's own QR command are used only when config says so.
+
+Before each job the driver asks the printer for its real-time status (``DLE EOT 1/2/4``) over
+the same connection and refuses to print into a printer that is out of paper, has its cover
+open, reports an error or does not answer: a printer that says nothing is never taken to have
+paper (python-escpos' ``paper_status()`` would say "OK"). After the job it sends ``GS r 1``,
+which the printer answers only once everything before it has been processed, and reads the
+real-time status again: paper that ran out during the job, a jam or cutter error, or a printer
+that took the bytes and stopped are all reported as errors, so the kiosk shows the receipt on
+screen and alerts staff instead of believing it printed. Waits are bounded by config
+(python-escpos' own network printer would wait 60 s on a silent printer).
 
     KioskError
      └── DeviceError                     (devices/base.py)
@@ -12,8 +21,9 @@ that says nothing is never taken to have paper.
           │    └── PrinterOffline        no connection, no answer, or not configured
           └── PrinterError               the receipt could not be printed
                ├── PrinterOffline        (also a DeviceUnavailable)
-               ├── PrinterOutOfPaper     the paper-end sensor is set
-               └── PrinterCoverOpen      the cover is open
+               ├── PrinterOutOfPaper     the paper-end sensor is set (before or during the job)
+               ├── PrinterCoverOpen      the cover is open
+               └── PrinterFault          an error during the job: jam, cutter, head, or silence
 
 python-escpos, socket, pyserial and pyusb exceptions are converted here and do not leak.
 """
@@ -24,6 +34,7 @@ import copy
 import logging
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +49,8 @@ from escpos.printer import Network, Serial, Usb
 from PIL import Image
 
 from devices.base import DeviceError, DeviceUnavailable, Health
-from kiosk.receipt import Block, dots_for_width_mm, render_layout
+from devices.escpos_job import JobOptions, JobPart, NativeQRPart, RasterPart, RawPart, compose_job
+from kiosk.receipt import Block, dots_for_width_mm
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +59,9 @@ PaperState = Literal["ok", "near_end", "out", "unknown"]
 DLE_EOT = b"\x10\x04"
 STATUS_PRINTER = 1  # DLE EOT 1: printer status
 STATUS_OFFLINE_CAUSE = 2  # DLE EOT 2: offline cause
+STATUS_ERROR_CAUSE = 3  # DLE EOT 3: error cause
 STATUS_PAPER = 4  # DLE EOT 4: roll paper sensor
+GS_R_PAPER = b"\x1dr\x01"  # GS r 1: paper sensor, answered after the data before it
 
 # Bits of the DLE EOT answers (ESC/POS application programming guide).
 FIXED_MASK = 0x93  # bits 0, 1, 4, 7 have fixed values in every answer ...
@@ -58,6 +72,13 @@ BIT_PAPER_END_STOP = 0x20  # n=2, bit 5: printing stopped by paper end
 BIT_ERROR = 0x40  # n=2, bit 6
 BITS_NEAR_END = 0x0C  # n=4, bits 2-3: roll paper near-end sensor
 BITS_PAPER_OUT = 0x60  # n=4, bits 5-6: roll paper end sensor
+BIT_CUTTER_ERROR = 0x08  # n=3, bit 3: autocutter error (a jam, usually)
+BIT_UNRECOVERABLE = 0x20  # n=3, bit 5
+BIT_AUTO_RECOVERABLE = 0x40  # n=3, bit 6 (head too hot, ...)
+GS_R_FIXED_MASK = 0x90  # GS r 1 answers have bits 4 and 7 clear (DLE EOT answers have bit 4 set)
+GS_R_PAPER_END = 0x0C  # GS r 1, bits 2-3: roll paper end
+#: How fast the slowest supported printer feeds paper, in dots (1/8 mm) per second: 50 mm/s.
+SLOWEST_FEED_DOTS_PER_S = 400
 
 HEALTH_NAME = "printer"
 
@@ -92,6 +113,15 @@ class PrinterCoverOpen(PrinterError):
     msgid = "The printer cover is open. Your receipt is shown on screen; staff have been alerted."
 
 
+class PrinterFault(PrinterError):
+    """The printer took the job but reported an error, or stopped answering, before finishing."""
+
+    msgid = (
+        "The printer stopped with an error. "
+        "Your receipt is shown on screen; staff have been alerted."
+    )
+
+
 MSG_NO_PRINTER = "This kiosk has no printer. Your receipt is shown on screen."
 
 
@@ -103,11 +133,14 @@ class PrinterStatus:
     paper: PaperState
     cover_open: bool | None
     detail: str
+    error: bool = False
 
     @property
     def ready(self) -> bool:
-        """True when a job may be sent: online, cover closed, paper not out."""
-        return self.online and self.paper != "out" and self.cover_open is not True
+        """True when a job may be sent: online, cover closed, paper not out, no error."""
+        return (
+            self.online and self.paper != "out" and self.cover_open is not True and not self.error
+        )
 
     def raise_if_not_ready(self) -> None:
         """Raise the PrinterError that explains why the printer cannot print now."""
@@ -115,6 +148,8 @@ class PrinterStatus:
             raise PrinterCoverOpen(self.detail)
         if self.paper == "out":
             raise PrinterOutOfPaper(self.detail)
+        if self.error:
+            raise PrinterFault(self.detail)
         if not self.online:
             raise PrinterOffline(self.detail)
 
@@ -124,9 +159,14 @@ def _valid(byte: int | None) -> bool:
 
 
 def parse_status(
-    printer: int | None, offline_cause: int | None, paper: int | None, *, source: str = ""
+    printer: int | None,
+    offline_cause: int | None,
+    paper: int | None,
+    *,
+    source: str = "",
+    error_cause: int | None = None,
 ) -> PrinterStatus:
-    """Interpret the answers to DLE EOT 1, 2 and 4 (None where the printer did not answer)."""
+    """Interpret the answers to DLE EOT 1, 2, 4 and 3 (None where the printer did not answer)."""
     where = f"{source}: " if source else ""
     if printer is None:
         return PrinterStatus(False, "unknown", None, f"{where}no answer to DLE EOT 1")
@@ -164,13 +204,22 @@ def parse_status(
     elif state == "unknown":
         problems.append("paper sensor did not answer")
     if error:
-        problems.append("printer error")
+        causes = []
+        if _valid(error_cause):
+            assert error_cause is not None
+            if error_cause & BIT_CUTTER_ERROR:
+                causes.append("autocutter error (paper jam?)")
+            if error_cause & BIT_UNRECOVERABLE:
+                causes.append("unrecoverable error")
+            if error_cause & BIT_AUTO_RECOVERABLE:
+                causes.append("auto-recoverable error (print head hot?)")
+        problems.append("printer error" + (f" ({', '.join(causes)})" if causes else ""))
     if not online and not problems:
         problems.append("printer reports itself offline")
     if cover is None:
         problems.append("offline cause did not answer")
     detail = ("ready" if online else "offline") + (": " + ", ".join(problems) if problems else "")
-    return PrinterStatus(online, state, cover, where + detail)
+    return PrinterStatus(online, state, cover, where + detail, error)
 
 
 def escpos_profile(width_dots: int) -> Any:
@@ -183,27 +232,57 @@ def escpos_profile(width_dots: int) -> Any:
     return profile
 
 
-def write_job(printer: Escpos, img: Image.Image, *, cut: bool) -> None:
-    """The bytes of one job: ESC @, the image as GS v 0 (centred), then feed and cut."""
+def write_job(printer: Escpos, parts: Sequence[JobPart], *, cut: bool) -> None:
+    """The bytes of one job: ESC @, each part (images as GS v 0, centred), then feed and cut."""
     printer.hw("INIT")
-    printer.image(img, impl="bitImageRaster", center=True)
+    for part in parts:
+        if isinstance(part, RasterPart):
+            printer.image(part.image, impl="bitImageRaster", center=True)
+        elif isinstance(part, RawPart):
+            printer._raw(part.data)
+        elif isinstance(part, NativeQRPart):
+            printer.qr(part.data, ec=1, size=part.module, native=True)  # ec 1 = M
+            printer._raw(b"\n")
+        else:
+            raise TypeError(f"not a job part: {part!r}")
     if cut:
         printer.cut()
+
+
+def job_length_dots(parts: Sequence[JobPart]) -> int:
+    """About how much paper a job takes, in dots: to bound the wait for it to print."""
+    total = 0
+    for part in parts:
+        if isinstance(part, RasterPart):
+            total += part.image.height
+        elif isinstance(part, RawPart):
+            total += 96 * (part.data.count(b"\n") + 1)  # up to quadruple-height lines
+        else:
+            total += 400
+    return total + 200  # the feed before the cut
 
 
 class ReceiptPrinter(ABC):
     """A printer for receipts and tickets; ``width_dots`` is the printable width."""
 
-    def __init__(self, width_dots: int) -> None:
+    def __init__(self, width_dots: int, options: JobOptions | None = None) -> None:
         self.width_dots = width_dots
+        self.options = options or JobOptions()
 
     @abstractmethod
+    def print_job(self, parts: Sequence[JobPart], *, cut: bool = False) -> PrinterStatus:
+        """Print the parts of a job; returns the status read after it. Raises PrinterError."""
+
     def print_image(self, img: Image.Image, *, cut: bool = False) -> PrinterStatus:
-        """Print a raster image; returns the status read before printing. Raises PrinterError."""
+        """Print a raster image (see ``print_job``)."""
+        return self.print_job([RasterPart(img)], cut=cut)
 
     def print_layout(self, blocks: Sequence[Block]) -> PrinterStatus:
-        """Render a layout at this printer's width, print it and cut the paper."""
-        return self.print_image(render_layout(blocks, self.width_dots), cut=True)
+        """Print a layout at this printer's width, as config says (raster or code page), and cut."""
+        job = compose_job(blocks, self.width_dots, self.options)
+        for ch in dict.fromkeys(job.replaced):
+            log.warning("U+%04X (%s) is not in code page %s", ord(ch), ch, self.options.code_page)
+        return self.print_job(job.parts, cut=True)
 
     @abstractmethod
     def status(self) -> PrinterStatus:
@@ -305,8 +384,9 @@ class EscposReceiptPrinter(ReceiptPrinter):
         description: str,
         width_dots: int = 576,
         status_timeout_s: float = 1.0,
+        options: JobOptions | None = None,
     ) -> None:
-        super().__init__(width_dots)
+        super().__init__(width_dots, options)
         self._factory = factory
         self._link = link
         self.description = description
@@ -322,6 +402,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
         timeout_s: float = 5.0,
         width_dots: int = 576,
         status_timeout_s: float | None = None,
+        options: JobOptions | None = None,
     ) -> EscposReceiptPrinter:
         """A printer on TCP (port 9100 on most): ``timeout_s`` bounds connect and send."""
 
@@ -334,6 +415,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
             description=f"network {host}:{port}",
             width_dots=width_dots,
             status_timeout_s=min(timeout_s, 1.0) if status_timeout_s is None else status_timeout_s,
+            options=options,
         )
 
     @classmethod
@@ -345,6 +427,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
         timeout_s: float = 5.0,
         width_dots: int = 576,
         status_timeout_s: float | None = None,
+        options: JobOptions | None = None,
     ) -> EscposReceiptPrinter:
         """A USB printer (needs pyusb and access to the device node)."""
 
@@ -359,6 +442,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
             description=f"usb {vendor_id:04x}:{product_id:04x}",
             width_dots=width_dots,
             status_timeout_s=min(timeout_s, 1.0) if status_timeout_s is None else status_timeout_s,
+            options=options,
         )
 
     @classmethod
@@ -370,6 +454,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
         timeout_s: float = 5.0,
         width_dots: int = 576,
         status_timeout_s: float | None = None,
+        options: JobOptions | None = None,
     ) -> EscposReceiptPrinter:
         """A serial printer (needs pyserial)."""
 
@@ -382,6 +467,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
             description=f"serial {device}",
             width_dots=width_dots,
             status_timeout_s=min(timeout_s, 1.0) if status_timeout_s is None else status_timeout_s,
+            options=options,
         )
 
     @contextmanager
@@ -424,7 +510,50 @@ class EscposReceiptPrinter(ReceiptPrinter):
             return parse_status(first, None, None, source=self.description)
         cause = self._query(printer, STATUS_OFFLINE_CAUSE)
         paper = self._query(printer, STATUS_PAPER)
-        return parse_status(first, cause, paper, source=self.description)
+        error_cause = None
+        if _valid(cause) and cause is not None and cause & BIT_ERROR:
+            error_cause = self._query(printer, STATUS_ERROR_CAUSE)
+        return parse_status(first, cause, paper, source=self.description, error_cause=error_cause)
+
+    def _await_processed(self, printer: Escpos, wait_s: float) -> int | None:
+        """Send GS r 1 and wait for its answer, which comes once the job before it is done.
+
+        Meanwhile the real-time DLE EOT 1 tells a printer that has stopped (offline) from one
+        still printing, so a jammed printer is not waited for until the deadline. Returns the
+        GS r answer, or None when the printer stopped or the deadline passed.
+        """
+        deadline = time.monotonic() + wait_s
+        printer._raw(GS_R_PAPER)
+        while (left := deadline - time.monotonic()) > 0:
+            byte = self._link.read_byte(printer, min(left, self.status_timeout_s))
+            if byte is None:
+                printer._raw(DLE_EOT + bytes([STATUS_PRINTER]))
+            elif byte & GS_R_FIXED_MASK == 0:
+                return byte
+            elif _valid(byte) and byte & BIT_OFFLINE:
+                return None
+        return None
+
+    def _confirm_printed(self, printer: Escpos, parts: Sequence[JobPart]) -> PrinterStatus:
+        """After the job: did it go through? Raises the PrinterError that says why not."""
+        wait_s = self.status_timeout_s + job_length_dots(parts) / SLOWEST_FEED_DOTS_PER_S
+        processed = self._await_processed(printer, wait_s)
+        after = self._read_status(printer)
+        if processed is not None and processed & GS_R_PAPER_END:
+            raise PrinterOutOfPaper(f"{self.description}: paper ran out during the job")
+        if not after.ready:
+            log.error("%s after the job: %s", self.description, after.detail)
+            if after.paper == "out" or after.cover_open:
+                after.raise_if_not_ready()
+            raise PrinterFault(f"took the job but did not finish it: {after.detail}")
+        if processed is None:
+            log.warning(
+                "%s did not answer GS r 1 within %.1f s; status after the job: %s",
+                self.description,
+                wait_s,
+                after.detail,
+            )
+        return after
 
     def status(self) -> PrinterStatus:
         try:
@@ -433,18 +562,20 @@ class EscposReceiptPrinter(ReceiptPrinter):
         except PrinterError as exc:
             return PrinterStatus(False, "unknown", None, str(exc))
 
-    def print_image(self, img: Image.Image, *, cut: bool = False) -> PrinterStatus:
-        if img.width > self.width_dots:
-            raise PrinterError(
-                f"{self.description}: image is {img.width} dots wide, the paper {self.width_dots}"
-            )
+    def print_job(self, parts: Sequence[JobPart], *, cut: bool = False) -> PrinterStatus:
+        for part in parts:
+            if isinstance(part, RasterPart) and part.image.width > self.width_dots:
+                raise PrinterError(
+                    f"{self.description}: image is {part.image.width} dots wide, "
+                    f"the paper {self.width_dots}"
+                )
         with self._session() as printer:
             st = self._read_status(printer)
             if not st.ready:
                 log.warning("not printing on %s: %s", self.description, st.detail)
             st.raise_if_not_ready()
-            write_job(printer, img, cut=cut)
-        return st
+            write_job(printer, parts, cut=cut)
+            return self._confirm_printed(printer, parts)
 
 
 class NoPrinter(ReceiptPrinter):
@@ -452,7 +583,7 @@ class NoPrinter(ReceiptPrinter):
 
     DETAIL = "no printer configured (printer mode none)"
 
-    def print_image(self, img: Image.Image, *, cut: bool = False) -> PrinterStatus:
+    def print_job(self, parts: Sequence[JobPart], *, cut: bool = False) -> PrinterStatus:
         raise PrinterOffline(self.DETAIL, msgid=MSG_NO_PRINTER)
 
     def status(self) -> PrinterStatus:
@@ -460,6 +591,15 @@ class NoPrinter(ReceiptPrinter):
 
     def health(self) -> Health:
         return Health(HEALTH_NAME, False, "not configured")
+
+
+def job_options(settings: Any) -> JobOptions:
+    """How jobs are composed, from ``[printer] code_page``, ``code_page_table`` and ``qr``."""
+    tables: tuple[int, ...] | None = None
+    if settings.code_page and settings.code_page_table:
+        first = settings.code_page_table
+        tables = (first, first + 1) if settings.code_page == "tcvn3" else (first,)
+    return JobOptions(code_page=settings.code_page, tables=tables, qr=settings.qr)
 
 
 def make_printer(settings: Any, *, port_override: int | None = None) -> ReceiptPrinter:
@@ -471,8 +611,9 @@ def make_printer(settings: Any, *, port_override: int | None = None) -> ReceiptP
     mode = settings.mode
     width = dots_for_width_mm(settings.width_mm)
     timeout = float(settings.timeout_s)
+    options = job_options(settings)
     if mode == "none":
-        return NoPrinter(width)
+        return NoPrinter(width, options)
     if mode in ("simulated", "network"):
         port = settings.port if port_override is None else port_override
         if not 0 < port < 65536:
@@ -483,15 +624,23 @@ def make_printer(settings: Any, *, port_override: int | None = None) -> ReceiptP
                 else f"printer port {port} is not a TCP port"
             )
         return EscposReceiptPrinter.network(
-            settings.host, port, timeout_s=timeout, width_dots=width
+            settings.host, port, timeout_s=timeout, width_dots=width, options=options
         )
     if mode == "usb":
         return EscposReceiptPrinter.usb(
-            settings.usb_vendor_id, settings.usb_product_id, timeout_s=timeout, width_dots=width
+            settings.usb_vendor_id,
+            settings.usb_product_id,
+            timeout_s=timeout,
+            width_dots=width,
+            options=options,
         )
     if mode == "serial":
         return EscposReceiptPrinter.serial(
-            settings.serial_device, timeout_s=timeout, width_dots=width
+            settings.serial_device,
+            baudrate=settings.baudrate,
+            timeout_s=timeout,
+            width_dots=width,
+            options=options,
         )
     raise ValueError(f"unknown printer mode {mode!r}")
 
@@ -502,11 +651,13 @@ __all__ = [
     "PaperState",
     "PrinterCoverOpen",
     "PrinterError",
+    "PrinterFault",
     "PrinterOffline",
     "PrinterOutOfPaper",
     "PrinterStatus",
     "ReceiptPrinter",
     "escpos_profile",
+    "job_options",
     "make_printer",
     "parse_status",
     "write_job",

@@ -114,6 +114,10 @@ class PrinterSettings:
     width_mm: int
     timeout_s: float
     out_dir: Path | None
+    baudrate: int = 9600
+    code_page: str = ""
+    code_page_table: int = 0
+    qr: str = "image"
 
 
 @dataclass(frozen=True)
@@ -634,6 +638,37 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 Kind.OPTIONAL_PATH,
                 'where the simulated printer writes its PNGs; "" = data_dir/printer',
                 "",
+            ),
+            KeySpec(
+                "baudrate",
+                Kind.INT,
+                "the serial line's speed (serial)",
+                9600,
+                (9600, 19200, 38400, 57600, 115200),
+            ),
+            KeySpec(
+                "code_page",
+                Kind.STR,
+                'the printer\'s Vietnamese code page for text; "" prints text as images (safe '
+                "on any printer)",
+                "",
+                ("", "cp1258", "tcvn3"),
+            ),
+            KeySpec(
+                "code_page_table",
+                Kind.INT,
+                "the printer's ESC t number of that code page (0 = Epson's: 52 for cp1258, 30 "
+                "and 31 for tcvn3; tcvn3 uses this number and the next)",
+                0,
+                minimum=0,
+                maximum=254,
+            ),
+            KeySpec(
+                "qr",
+                Kind.STR,
+                "how QR codes are printed: as part of the image, or by the printer's own command",
+                "image",
+                ("image", "native"),
             ),
         ),
     ),

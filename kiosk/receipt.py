@@ -4,7 +4,9 @@ A layout is a list of blocks (text, label/value field, numbered item, separator,
 ``render_layout`` turns it into a black-on-white ``PIL.Image`` (mode "1") of the paper's width
 in printer dots, drawn with the shipped Roboto fonts. Printing that raster is how Vietnamese
 comes out right on any ESC/POS printer: their code pages cannot print precomposed letters such
-as "ễ" or "ộ". Lines wrap by measured pixel width; nothing is ever clipped.
+as "ễ" or "ộ". Lines wrap by measured pixel width; nothing is ever clipped. A character Roboto
+lacks (a name with "Ǫ" or "★") is drawn with DejaVu Sans; one neither font has (a Han character
+in a foreign name) is printed as "□" and logged, never dropped silently.
 
 Errors:
 
@@ -15,6 +17,7 @@ Errors:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,7 +30,9 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.errors import KioskError
-from kiosk.paths import FONT_BOLD, FONT_REGULAR
+from kiosk.paths import FONT_BOLD, FONT_REGULAR, FONTS_DIR
+
+log = logging.getLogger(__name__)
 
 Align = Literal["left", "center", "right"]
 TextSize = Literal["small", "normal", "large", "xlarge", "huge"]
@@ -473,9 +478,71 @@ def test_page_layout(
 # --------------------------------------------------------------------------- rendering
 
 
+FALLBACK_REGULAR = FONTS_DIR / "DejaVuSans.ttf"
+FALLBACK_BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
+MISSING_GLYPH = "\u25a1"  # □, drawn with the fallback font
+
+
 @lru_cache(maxsize=32)
 def _font(size: TextSize, bold: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_BOLD if bold else FONT_REGULAR), TEXT_SIZE_PX[size])
+
+
+@lru_cache(maxsize=32)
+def _fallback_font(size: TextSize, bold: bool) -> ImageFont.FreeTypeFont:
+    path = FALLBACK_BOLD if bold else FALLBACK_REGULAR
+    return ImageFont.truetype(str(path), TEXT_SIZE_PX[size])
+
+
+@lru_cache(maxsize=8)
+def _covered(path: str) -> frozenset[int]:
+    """The code points a TrueType font has glyphs for (its cmap)."""
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    return frozenset(TTFontFile(path).charToGlyph)
+
+
+@lru_cache(maxsize=256)
+def _warn_missing(ch: str) -> None:
+    log.warning("U+%04X (%s) is in no receipt font: printed as %s", ord(ch), ch, MISSING_GLYPH)
+
+
+def font_pieces(text: str, size: TextSize, bold: bool) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+    """``text`` cut into pieces each drawn with one font: Roboto, else DejaVu Sans, else "□"."""
+    primary = _covered(str(FONT_BOLD if bold else FONT_REGULAR))
+    fallback = _covered(str(FALLBACK_BOLD if bold else FALLBACK_REGULAR))
+    pieces: list[tuple[str, ImageFont.FreeTypeFont]] = []
+    for ch in text:
+        code = ord(ch)
+        if code in primary or (unicodedata.category(ch) in ("Cc", "Cf", "Mn") and code < 0x370):
+            font = _font(size, bold)
+        else:
+            if code not in fallback:
+                _warn_missing(ch)
+                ch = MISSING_GLYPH
+            font = _fallback_font(size, bold)
+        if pieces and pieces[-1][1] is font:
+            pieces[-1] = (pieces[-1][0] + ch, font)
+        else:
+            pieces.append((ch, font))
+    return pieces
+
+
+@lru_cache(maxsize=8192)
+def text_length(text: str, size: TextSize, bold: bool) -> float:
+    """Width in dots of ``text`` as drawn (fallback fonts included)."""
+    return sum(font.getlength(piece) for piece, font in font_pieces(text, size, bold))
+
+
+def draw_text(
+    draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: TextSize, bold: bool
+) -> float:
+    """Draw ``text`` with its baseline-left anchor at ``xy``; returns the width drawn."""
+    x, y = xy
+    for piece, font in font_pieces(text, size, bold):
+        draw.text((x, y), piece, font=font, fill=0, anchor="la")
+        x += font.getlength(piece)
+    return x - xy[0]
 
 
 @lru_cache(maxsize=32)
@@ -492,12 +559,12 @@ def _line_box(size: TextSize) -> tuple[int, int]:
     return -top, bottom - top + LINE_GAP_PX
 
 
-def _split_long(word: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+def _split_long(word: str, size: TextSize, bold: bool, width: float) -> list[str]:
     """Break a word wider than ``width`` into pieces that fit (at least one char each)."""
     pieces: list[str] = []
     current = ""
     for ch in word:
-        if current and font.getlength(current + ch) > width:
+        if current and text_length(current + ch, size, bold) > width:
             pieces.append(current)
             current = ch
         else:
@@ -532,9 +599,8 @@ def wrap_runs(
     used = 0.0
     limit = first_width
     for word, bold in tokens:
-        font = _font(size, bold)
-        space = font.getlength(" ") if line else 0.0
-        wlen = font.getlength(word)
+        space = text_length(" ", size, bold) if line else 0.0
+        wlen = text_length(word, size, bold)
         if line and used + space + wlen <= limit:
             line.append((" " + word, bold))
             used += space + wlen
@@ -545,11 +611,11 @@ def wrap_runs(
         if wlen <= limit:
             line, used = [(word, bold)], wlen
             continue
-        pieces = _split_long(word, font, limit)
+        pieces = _split_long(word, size, bold, limit)
         for piece in pieces[:-1]:
             lines.append([(piece, bold)])
             limit = next_width
-        line, used = [(pieces[-1], bold)], font.getlength(pieces[-1])
+        line, used = [(pieces[-1], bold)], text_length(pieces[-1], size, bold)
     if line:
         lines.append(line)
     return lines
@@ -557,7 +623,7 @@ def wrap_runs(
 
 def line_width(line: Line, size: TextSize) -> float:
     """Measured width of a wrapped line."""
-    return sum(_font(size, bold).getlength(text) for text, bold in line)
+    return sum(text_length(text, size, bold) for text, bold in line)
 
 
 def _draw_lines(
@@ -576,9 +642,7 @@ def _draw_lines(
             x = MARGIN_PX + inner - lw
         y = row * height + offset
         for text, bold in line:
-            font = _font(size, bold)
-            draw.text((x, y), text, font=font, fill=0, anchor="la")
-            x += font.getlength(text)
+            x += draw_text(draw, (x, y), text, size, bold)
     return img
 
 
@@ -601,13 +665,11 @@ def _render_block(block: Block, width_px: int) -> Image.Image:
             runs.append((block.value, block.value_bold))
         return _draw_lines(wrap_runs(runs, block.size, inner), block.size, width_px, "left")
     if isinstance(block, ItemBlock):
-        font = _font(block.size, False)
-        indent = int(font.getlength(block.marker + " ")) + 16
+        indent = int(text_length(block.marker + " ", block.size, False)) + 16
         body = wrap_runs([(block.text, False)], block.size, inner - indent) or [[("", False)]]
         img = _draw_lines(body, block.size, width_px, "left", indent=indent)
-        ImageDraw.Draw(img).text(
-            (MARGIN_PX + 16, _line_box(block.size)[0]), block.marker, font=font, fill=0, anchor="la"
-        )
+        marker_xy = (MARGIN_PX + 16, _line_box(block.size)[0])
+        draw_text(ImageDraw.Draw(img), marker_xy, block.marker, block.size, False)
         return img
     if isinstance(block, SeparatorBlock):
         img = Image.new("L", (width_px, 14), 255)
@@ -635,17 +697,21 @@ def qr_image(data: str, module_px: int, border: int = 2) -> Image.Image:
     return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
 
 
+def qr_module_for(block: QRBlock, width_px: int) -> int:
+    """Dots per QR module: the block's own, else the largest that fits comfortably (max 6)."""
+    if block.module_px is not None:
+        return block.module_px
+    inner = width_px - 2 * MARGIN_PX
+    probe = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    probe.add_data(block.data.encode("utf-8"))
+    probe.make(fit=True)
+    modules = probe.modules_count + 4
+    return max(1, min(6, int(min(inner * 0.7, 340) // modules)))
+
+
 def _render_qr(block: QRBlock, width_px: int) -> Image.Image:
     inner = width_px - 2 * MARGIN_PX
-    if block.module_px is not None:
-        module = block.module_px
-    else:
-        probe = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
-        probe.add_data(block.data.encode("utf-8"))
-        probe.make(fit=True)
-        modules = probe.modules_count + 4
-        module = max(1, min(6, int(min(inner * 0.7, 340) // modules)))
-    code = qr_image(block.data, module)
+    code = qr_image(block.data, qr_module_for(block, width_px))
     if code.width > inner:
         raise ValueError(f"QR of {code.width} dots does not fit {inner} dots of paper")
     parts = [Image.new("L", (width_px, code.height), 255)]
@@ -690,15 +756,19 @@ __all__ = [
     "SpacerBlock",
     "TextBlock",
     "dots_for_width_mm",
+    "draw_text",
+    "font_pieces",
     "format_date",
     "format_datetime",
     "format_vnd",
     "mask_id",
     "nfc",
     "qr_image",
+    "qr_module_for",
     "receipt_layout",
     "render_layout",
     "test_page_layout",
+    "text_length",
     "ticket_layout",
     "wrap_runs",
 ]

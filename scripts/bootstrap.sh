@@ -23,6 +23,8 @@ DEB_PACKAGES=(
   fonts-ocr-b
   # fonts with Vietnamese coverage (the kiosk ships its own copy in assets/)
   fonts-dejavu-core
+  # USB receipt printers: pyusb talks to them through libusb
+  libusb-1.0-0
 )
 
 missing=()

@@ -7,13 +7,14 @@ import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from escpos.printer import Dummy
 from PIL import Image, ImageChops
 
 from devices.base import DeviceError, DeviceUnavailable, Health
+from devices.escpos_job import RasterPart
 from devices.printer import (
     MSG_NO_PRINTER,
     EscposReceiptPrinter,
@@ -29,6 +30,7 @@ from devices.printer import (
     write_job,
 )
 from devices.simulated.escpos_printer import VirtualEscposPrinter
+from kiosk.config import PrinterSettings
 from kiosk.receipt import ReceiptData, TextBlock, receipt_layout, render_layout
 
 STATUS_TIMEOUT = 0.3
@@ -124,7 +126,7 @@ def striped(width: int, height: int) -> Image.Image:
 def test_job_bytes_are_init_raster_feed_and_cut() -> None:
     dummy = Dummy()
     dummy.profile = escpos_profile(576)
-    write_job(dummy, striped(576, 10), cut=True)
+    write_job(dummy, [RasterPart(striped(576, 10))], cut=True)
     raster = bytearray(72 * 10)
     raster[0] = 0xFF  # dots 0-7 of row 0
     raster[-1] = 0x01  # the last dot of the last row
@@ -142,7 +144,7 @@ def test_job_bytes_are_init_raster_feed_and_cut() -> None:
 def test_narrow_image_is_centred_on_the_paper_and_no_cut_when_not_asked() -> None:
     dummy = Dummy()
     dummy.profile = escpos_profile(384)
-    write_job(dummy, striped(16, 2), cut=False)
+    write_job(dummy, [RasterPart(striped(16, 2))], cut=False)
     out = dummy.output
     assert out[:10] == b"\x1b\x40\x1d\x76\x30\x00\x30\x00\x02\x00"  # 48 bytes = 384 dots
     data = out[10:]
@@ -156,7 +158,7 @@ def test_narrow_image_is_centred_on_the_paper_and_no_cut_when_not_asked() -> Non
 def test_tall_image_is_sent_in_fragments() -> None:
     dummy = Dummy()
     dummy.profile = escpos_profile(576)
-    write_job(dummy, Image.new("1", (576, 1000), 1), cut=True)
+    write_job(dummy, [RasterPart(Image.new("1", (576, 1000), 1))], cut=True)
     assert dummy.output.count(b"\x1d\x76\x30\x00\x48\x00") == 2
     assert b"\x1d\x76\x30\x00\x48\x00\xc0\x03" in dummy.output  # 960 rows
     assert b"\x1d\x76\x30\x00\x48\x00\x28\x00" in dummy.output  # 40 rows
@@ -365,8 +367,8 @@ def test_no_printer() -> None:
     assert printer.status().paper == "unknown" and not printer.status().online
 
 
-def settings(**changes: object) -> SimpleNamespace:
-    base = dict(
+def settings(**changes: object) -> PrinterSettings:
+    base: dict[str, Any] = dict(
         mode="network",
         host="127.0.0.1",
         port=9100,
@@ -378,7 +380,7 @@ def settings(**changes: object) -> SimpleNamespace:
         out_dir=None,
     )
     base.update(changes)
-    return SimpleNamespace(**base)
+    return PrinterSettings(**base)
 
 
 def test_make_printer_modes(virtual: VirtualEscposPrinter) -> None:

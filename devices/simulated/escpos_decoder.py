@@ -683,7 +683,8 @@ def _code_page(code_page: int) -> str | tuple[str, ...]:
     if encoding.get("python_encode"):
         return str(encoding["python_encode"])
     if "data" in encoding:
-        high = "".join(encoding["data"])
+        # python-escpos' TCVN-3 data writes "Đ" (U+0110) as its look-alike "Ð" (U+00D0).
+        high = "".join(encoding["data"]).replace("\u00d0", "\u0110")
         if len(high) == 128:
             return tuple(chr(i) for i in range(128)) + tuple(high)
     log.warning("code page %d (%s) is not known here: decoded as CP437", code_page, name)

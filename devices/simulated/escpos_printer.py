@@ -4,7 +4,11 @@ Any ESC/POS client (the kiosk's driver over python-escpos, ``nc``, a POS program
 it as to a network printer on port 9100. Each cut produces ``out_dir/receipt-NNNN.png`` and a
 ``PrintedReceipt`` in ``.receipts``; real-time status requests (``DLE EOT n``, ``GS r n``) are
 answered at once with the bits of the ESC/POS specification, from a state that tests and the
-staff screen can change: paper ok / near end / out, cover open, online or silent.
+staff screen can change: paper ok / near end / out, cover open, online or silent, a roll that
+runs out after so many millimetres, a jam on the next job (the bytes are taken, nothing is
+printed, and the printer reports an autocutter error until ``clear_error``). ``GS r`` is
+answered in stream order, after the data before it, as a real printer does; a printer in error
+stops processing and leaves it unanswered.
 
     printer = VirtualEscposPrinter(out_dir=Path("out")).start()   # printer.port: bound port
     ...
@@ -89,6 +93,9 @@ class VirtualEscposPrinter:
         self._paper: PaperState = "ok"
         self._cover_open = False
         self._online = True
+        self._jam_next = False
+        self._error = False
+        self._paper_left_mm: float | None = None
         self._receipts: list[PrintedReceipt] = []
         self._next_number = 1
         self._commands: deque[str] = deque(maxlen=20000)
@@ -185,6 +192,21 @@ class VirtualEscposPrinter:
         with self._lock:
             self._online = bool(online)
 
+    def jam_next_job(self) -> None:
+        """The next job is taken but not printed; the printer then reports an error."""
+        with self._lock:
+            self._jam_next = True
+
+    def clear_error(self) -> None:
+        """Staff cleared the jam: the printer is ready again."""
+        with self._lock:
+            self._error = self._jam_next = False
+
+    def set_paper_left(self, mm: float | None) -> None:
+        """The roll runs out after ``mm`` millimetres of printing (None: never)."""
+        with self._lock:
+            self._paper_left_mm = mm
+
     # ---- what was printed
 
     @property
@@ -234,20 +256,29 @@ class VirtualEscposPrinter:
         with self._lock:
             if not self._online:
                 return None
-            paper, cover = self._paper, self._cover_open
-        stopped = cover or paper == "out"
+            paper, cover, error = self._paper, self._cover_open, self._error
+        stopped = cover or paper == "out" or error
         near = paper in ("near_end", "out")
         if kind == "DLE EOT":
             if n == 1:  # printer status: bit 3 offline
                 return bytes([_FIXED | (0x08 if stopped else 0)])
-            if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped by paper end
-                return bytes([_FIXED | (0x04 if cover else 0) | (0x20 if paper == "out" else 0)])
-            if n == 3:  # error cause: none
-                return bytes([_FIXED])
+            if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped by paper end, 6 error
+                return bytes(
+                    [
+                        _FIXED
+                        | (0x04 if cover else 0)
+                        | (0x20 if paper == "out" else 0)
+                        | (0x40 if error else 0)
+                    ]
+                )
+            if n == 3:  # error cause: bit 3 autocutter error (the jam)
+                return bytes([_FIXED | (0x08 if error else 0)])
             if n == 4:  # roll paper sensor: bits 2-3 near end, bits 5-6 paper end
                 return bytes([_FIXED | (0x0C if near else 0) | (0x60 if paper == "out" else 0)])
             return None
         if kind == "GS r":
+            if error:  # processing stopped: commands in the buffer wait
+                return None
             if n in (1, 49):  # paper sensor: bits 0-1 near end, bits 2-3 paper end
                 return bytes([(0x03 if near else 0) | (0x0C if paper == "out" else 0)])
             if n in (2, 50):  # drawer kick-out connector
@@ -332,11 +363,25 @@ class VirtualEscposPrinter:
 
     def _page_done(self, page: Page) -> None:
         with self._lock:
-            paper, cover = self._paper, self._cover_open
-        if paper == "out" or cover:
-            log.warning("virtual printer: paper out or cover open, page not printed")
+            paper, cover, error = self._paper, self._cover_open, self._error
+            jam, self._jam_next = self._jam_next, False
+            if jam:
+                self._error = True
+        if paper == "out" or cover or error:
+            log.warning("virtual printer: paper out, cover open or error: page not printed")
+            return
+        if jam:
+            log.warning("virtual printer: paper jam, page not printed")
             return
         image = render_page(page, self.width_dots)
+        with self._lock:
+            if self._paper_left_mm is not None:
+                length_mm = image.height / 8  # 203 dpi: 8 dots a millimetre
+                if length_mm > self._paper_left_mm:
+                    self._paper, self._paper_left_mm = "out", 0.0
+                    log.warning("virtual printer: paper ran out %.0f mm into a page", length_mm)
+                    return
+                self._paper_left_mm -= length_mm
         with self._changed:
             number = self._next_number
             self._next_number += 1
