@@ -450,7 +450,7 @@ class EscposReceiptPrinter(ReceiptPrinter):
         cls,
         device: str,
         *,
-        baudrate: int = 9600,
+        baudrate: int = 115200,
         timeout_s: float = 5.0,
         width_dots: int = 576,
         status_timeout_s: float | None = None,

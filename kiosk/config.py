@@ -114,7 +114,7 @@ class PrinterSettings:
     width_mm: int
     timeout_s: float
     out_dir: Path | None
-    baudrate: int = 9600
+    baudrate: int = 115200
     code_page: str = ""
     code_page_table: int = 0
     qr: str = "image"
@@ -234,6 +234,10 @@ class ConfigError(KioskError):
 
 # ---------------------------------------------------------------------------------------------
 # The schema
+
+
+#: Slowest serial line on which a raster receipt (about 100 KB) prints in under 10 s.
+RASTER_MIN_BAUD = 115200
 
 
 class Kind(Enum):
@@ -643,7 +647,7 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 "baudrate",
                 Kind.INT,
                 "the serial line's speed (serial)",
-                9600,
+                115200,
                 (9600, 19200, 38400, 57600, 115200),
             ),
             KeySpec(
@@ -1059,6 +1063,19 @@ def _cross_issues(
         slot = ("printer", key)
         if missing and slot in values:
             add(slot, f'must be set when [printer] mode = "{mode}"', f"allowed: {example}")
+    baud = ("printer", "baudrate")
+    if (
+        mode == "serial"
+        and values.get(("printer", "code_page")) == ""
+        and baud in values
+        and values[baud] < RASTER_MIN_BAUD
+    ):
+        add(
+            baud,
+            f"{values[baud]} baud is too slow for receipts printed as images (about 100 KB: "
+            f"{100_000 * 10 // values[baud]} s a receipt)",
+            f"allowed: {RASTER_MIN_BAUD} (set the printer to it), or a code_page the printer has",
+        )
 
 
 def _collect(

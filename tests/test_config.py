@@ -486,6 +486,11 @@ def test_idle_rule_is_not_checked_on_a_wrong_value(tmp_path: Path) -> None:
             '[printer] serial_device: must be set when [printer] mode = "serial" '
             "(allowed: a serial device such as /dev/ttyUSB0)",
         ),
+        (
+            'mode = "serial"\nserial_device = "/dev/ttyS0"\nbaudrate = 9600',
+            "[printer] baudrate: 9600 baud is too slow for receipts printed as images (about "
+            "100 KB: 104 s a receipt) (allowed: 115200 (set the printer to it), or a code_page",
+        ),
     ],
 )
 def test_printer_mode_needs_its_settings(tmp_path: Path, printer: str, expected: str) -> None:
@@ -511,6 +516,10 @@ def test_printer_modes_with_their_settings_load(tmp_path: Path) -> None:
     serial = VALID + '[printer]\nmode = "serial"\nserial_device = "/dev/ttyUSB0"\nwidth_mm = 58\n'
     cfg = load_config(write(tmp_path, serial), env={})
     assert cfg.printer.serial_device == "/dev/ttyUSB0" and cfg.printer.width_mm == 58
+    slow_text = serial + 'baudrate = 9600\ncode_page = "tcvn3"\nqr = "native"\n'
+    cfg = load_config(write(tmp_path, slow_text), env={})
+    printer = cfg.printer
+    assert (printer.baudrate, printer.code_page, printer.qr) == (9600, "tcvn3", "native")
     none = VALID + '[printer]\nmode = "none"\nhost = ""\nport = 0\n'
     assert load_config(write(tmp_path, none), env={}).printer.mode == "none"
 
