@@ -65,6 +65,7 @@ class KioskSettings:
     idle_warning_s: int
     large_text: bool
     high_contrast: bool
+    tracking_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,16 @@ def _check_token(value: str) -> str | None:
     return "contains spaces" if any(ch.isspace() for ch in value) else None
 
 
+def _check_tracking_url(value: str) -> str | None:
+    if value == "":
+        return None
+    if not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
+        return f"{_show(value)} is not an http(s) address"
+    if value.count("{code}") != 1 or value.replace("{code}", "").count("{") > 0:
+        return f"{_show(value)} must contain {{code}} once (where the dossier code goes)"
+    return None
+
+
 def _check_host(value: str) -> str | None:
     if "://" in value or "/" in value:
         return f"{_show(value)} looks like a URL; give only the host name or IP address"
@@ -445,6 +456,15 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
             ),
             KeySpec("large_text", Kind.BOOL, "start sessions with large text", False),
             KeySpec("high_contrast", Kind.BOOL, "start sessions in high contrast", False),
+            KeySpec(
+                "tracking_url",
+                Kind.STR,
+                "the public page where a citizen tracks a dossier, with {code}; the receipt's "
+                'QR then opens it on a phone ("" = the QR holds the dossier facts, for kiosks)',
+                "",
+                allowed_text='"" or an address such as https://dichvucong.example.gov.vn/tra-cuu?ma={code}',
+                check=_check_tracking_url,
+            ),
         ),
     ),
     SectionSpec(

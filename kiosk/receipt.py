@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import quote
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
@@ -192,6 +193,7 @@ class ReceiptData:
     kiosk_id: str
     tracking_hint: str
     provisional: bool = False
+    tracking_url: str = ""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -210,6 +212,8 @@ class ReceiptData:
                 self.appointment_date = _parse_date("appointment_date", value)
             elif f.name == "provisional":
                 _expect("provisional", value, bool)
+            elif f.name == "tracking_url":
+                _expect("tracking_url", value, str)
             else:
                 setattr(self, f.name, nfc(_expect(f.name, value, str)))
 
@@ -233,14 +237,22 @@ class ReceiptData:
         unknown = sorted(set(doc) - set(names))
         if unknown:
             raise ReceiptDataError(f"receipt JSON has unknown field(s): {', '.join(unknown)}")
-        required = [f.name for f in fields(cls) if f.name != "provisional"]
+        required = [f.name for f in fields(cls) if f.name not in ("provisional", "tracking_url")]
         missing = [n for n in required if n not in doc]
         if missing:
             raise ReceiptDataError(f"receipt JSON lacks field(s): {', '.join(missing)}")
         return cls(**doc)
 
     def qr_payload(self) -> str:
-        """The text in the receipt's QR: compact JSON, sorted keys, no spaces."""
+        """The text in the receipt's QR.
+
+        With a ``tracking_url`` (and a final dossier code): that address with the code in it,
+        so a phone opens the province's tracking page. Otherwise compact JSON with sorted keys:
+        the dossier code, procedure, applicant's ID, issuing kiosk and times, which the kiosk's
+        look-up reads (a provisional reference is only known to the kiosk that issued it).
+        """
+        if self.tracking_url and not self.provisional:
+            return self.tracking_url.replace("{code}", quote(self.dossier_code, safe=""))
         doc = {
             "v": QR_PAYLOAD_VERSION,
             "dossier_code": self.dossier_code,

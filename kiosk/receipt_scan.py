@@ -3,15 +3,17 @@
 The receipt's QR holds compact JSON (``kiosk.receipt.ReceiptData.qr_payload``: the dossier code,
 the procedure, the applicant's ID number, the issuing kiosk, the times), or, when the back
 office had not answered before printing, the same with the provisional reference as the code.
-A QR that holds just a code is accepted too (a code copied into another QR, the national
-portal's link ending in the code is not). Frames are read until one gives a code or the time is
-up; any other QR in view (the card's, an advert's) is passed over.
+A QR that holds just a code is accepted too, and so is a tracking address (``[kiosk]
+tracking_url``) that carries the code in its query or as its last path segment. Frames are read
+until one gives a code or the time is up; any other QR in view (the card's, an advert's) is
+passed over.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from kiosk.dossier import DossierCodeError, parse_dossier_code
 from kiosk.errors import KioskError
@@ -43,6 +45,8 @@ def _is_code(text: str) -> bool:
 def code_from_qr_text(text: str) -> str | None:
     """The dossier code (or provisional reference) a QR's text carries; None for another QR."""
     text = text.strip()
+    if text.lower().startswith(("https://", "http://")):
+        return _code_in_address(text)
     if text.startswith("{"):
         try:
             doc = json.loads(text)
@@ -51,6 +55,18 @@ def code_from_qr_text(text: str) -> str | None:
         code = doc.get("dossier_code") if isinstance(doc, dict) else None
         return code.strip() if isinstance(code, str) and _is_code(code.strip()) else None
     return text.upper() if _is_code(text.upper()) else None
+
+
+def _code_in_address(address: str) -> str | None:
+    """The code in a tracking address: a query value, else the last path segment."""
+    url = urlsplit(address)
+    candidates = [value for _key, value in parse_qsl(url.query)]
+    candidates.append(unquote(url.path.rstrip("/").rsplit("/", 1)[-1]))
+    for candidate in candidates:
+        code = candidate.strip().upper()
+        if code and _is_code(code):
+            return code
+    return None
 
 
 def code_in_frame(frame: Any) -> str | None:

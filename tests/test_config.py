@@ -500,6 +500,22 @@ def test_printer_mode_needs_its_settings(tmp_path: Path, printer: str, expected:
     assert "(allowed: " in line
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("dichvucong.example.gov.vn/{code}", "is not an http(s) address"),
+        ("https://dichvucong.example.gov.vn/tra-cuu", "must contain {code} once"),
+        ("https://x.example/{code}?again={code}", "must contain {code} once"),
+    ],
+)
+def test_tracking_url_must_be_an_address_with_the_code(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    path = write(tmp_path, VALID.replace("[kiosk]\n", f'[kiosk]\ntracking_url = "{url}"\n', 1))
+    line = only_issue(path)
+    assert "[kiosk] tracking_url" in line and problem in line, line
+
+
 def test_usb_printer_needs_both_ids(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + '[printer]\nmode = "usb"\n')
     found = lines(check_config(path, env={}))

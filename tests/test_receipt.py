@@ -121,6 +121,18 @@ def test_qr_payload_is_compact_sorted_json_with_the_dossier_facts() -> None:
     }
 
 
+def test_qr_opens_the_tracking_page_when_the_province_has_one() -> None:
+    url = "https://dichvucong.example.gov.vn/tra-cuu?ma-ho-so={code}"
+    data = make_receipt(tracking_url=url)
+    assert data.qr_payload() == (
+        "https://dichvucong.example.gov.vn/tra-cuu?ma-ho-so=000.00.08.H21-261124-0001"
+    )
+    assert ReceiptData.from_json(data.to_json()) == data
+    # a provisional reference is known only to the kiosk: its QR keeps the facts
+    provisional = make_receipt(tracking_url=url, provisional=True)
+    assert json.loads(provisional.qr_payload())["dossier_code"] == provisional.dossier_code
+
+
 def test_json_round_trip_keeps_every_field() -> None:
     data = make_receipt(provisional=True)
     again = ReceiptData.from_json(data.to_json())

@@ -53,6 +53,9 @@ def photo_of_qr(text: str, path: Path, *, tilt: float = 8.0) -> Path:
         ('{"dossier_code": "not a code"}', None),
         ("{broken", None),
         ("https://example.vn", None),
+        (f"https://dichvucong.example.gov.vn/tra-cuu?ma-ho-so={CODE}", CODE),
+        (f"https://dichvucong.example.gov.vn/ho-so/{CODE.lower()}/", CODE),
+        ("https://dichvucong.example.gov.vn/tra-cuu?ma-ho-so=khong-phai-ma", None),
     ],
 )
 def test_code_from_the_qr_text(text: str, code: str | None) -> None:
