@@ -2,7 +2,8 @@
 
 Every command prints JSON with ``--json`` and exits non-zero with a one-line message on bad
 input. Later issues add the chip, OCR, back-office, outbox, queue and printer commands of the
-contract in DESIGN.md.
+contract in DESIGN.md; the printer's are ``kiosk printer simulate|status|test-page`` and
+``kiosk receipt render`` (kiosk/cli_printer.py).
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.cli_catalog import add_catalog_commands
     from kiosk.cli_chip import add_chip_commands
     from kiosk.cli_outbox import add_outbox_commands
+    from kiosk.cli_printer import add_printer_commands, add_receipt_commands
     from kiosk.cli_queue import add_queue_commands
     from kiosk.cli_vision import add_vision_commands
 
@@ -187,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_backoffice_commands(sub, common)
     add_outbox_commands(sub, common)
     add_queue_commands(sub, common)
+    add_printer_commands(sub, common)
+    add_receipt_commands(sub, common)
     return parser
 
 
