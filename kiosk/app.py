@@ -29,6 +29,8 @@ SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
     "form_keyboard",
     "form_address",
     "idle",
+    "queue_printer_out",
+    "ticket_not_printed",
 )
 EXTRA_SCREENS = {
     "idle": Step.FORM,
@@ -36,6 +38,8 @@ EXTRA_SCREENS = {
     "form_address": Step.FORM,
     "identify_card": Step.IDENTIFY,
     "documents_live": Step.DOCUMENTS,
+    "queue_printer_out": Step.QUEUE,
+    "ticket_not_printed": Step.TICKET,
 }
 
 
@@ -146,6 +150,9 @@ def render_screens(
             for name in screens:
                 step = EXTRA_SCREENS.get(name) or Step(name)
                 for lang in langs:
+                    if services.virtual_printer is not None:
+                        paper_out = name in ("queue_printer_out", "ticket_not_printed")
+                        services.virtual_printer.set_paper("out" if paper_out else "ok")
                     walk_to(flow, step)
                     app.font_scale = 1.3 if large_text else 1.0
                     app.set_contrast(contrast)

@@ -26,6 +26,15 @@ from kiosk.errors import KioskError
 from kiosk.field_checks import Problem
 from kiosk.forms import FormSpec, Prefill
 from kiosk.identity import Identity
+from kiosk.printer_watch import (  # noqa: F401 - the queue screen's messages, re-exported
+    MSG_QUEUE_NO_PRINTER,
+    MSG_QUEUE_PRINTER_COVER,
+    MSG_QUEUE_PRINTER_DOWN,
+    MSG_QUEUE_PRINTER_OUT,
+    MSG_TICKET_NO_PRINTER,
+    MSG_TICKET_NOT_PRINTED,
+    PrinterWatch,
+)
 from kiosk.services import Services, now_local
 from kiosk.session import Journey, Session, Step
 
@@ -36,10 +45,6 @@ T = TypeVar("T")
 MSG_MISSING_DOCUMENTS = "Please capture every required document before you continue."
 MSG_RECEIPT_NOT_PRINTED = (
     "The receipt could not be printed. Please photograph the QR code on the screen; "
-    "staff have been alerted."
-)
-MSG_TICKET_NOT_PRINTED = (
-    "The ticket could not be printed. Please remember your number on the screen; "
     "staff have been alerted."
 )
 MSG_NO_CODE = "Please enter the dossier code printed on your receipt."
@@ -121,6 +126,8 @@ class KioskFlow:
         self._scanned_mrz_key: str | None = None  # from the card's MRZ, for BAC-only chips
         self._live: Any = None  # kiosk.live_capture.LiveCapture while the camera is open
         self._live_requirement: str | None = None
+        self._queue_printer_watch: PrinterWatch | None = None  # created with the services
+        self._queue_last_ticket: tuple[Any, str | None] | None = None  # (ticket, not printed)
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, msgid: str, *, error: bool = True) -> None:
@@ -597,8 +604,13 @@ class KioskFlow:
             received_at=result.received_at,
             appointment_date=result.appointment_date,
             kiosk_id=cfg.id,
-            tracking_hint="Tra cứu tại ki-ốt hoặc Cổng dịch vụ công bằng mã hồ sơ",
+            tracking_hint=(
+                "Quét mã QR hoặc nhập mã hồ sơ tại ki-ốt, Cổng dịch vụ công để tra cứu"
+                if cfg.tracking_url and not result.provisional
+                else "Tra cứu tại ki-ốt hoặc Cổng dịch vụ công bằng mã hồ sơ"
+            ),
             provisional=result.provisional,
+            tracking_url=cfg.tracking_url,
         )
 
     def _print_receipt(self, submission: Any, result: Any) -> bool:
@@ -632,8 +644,67 @@ class KioskFlow:
     def services_for_queue(self) -> list[Any]:
         return self.services.catalog.services()
 
+    def queue_load(self) -> dict[str, QueueLoad]:
+        """Per service: the tickets waiting now and the estimated wait of a ticket taken now
+        (ordinary and priority). A few SQLite reads (about 1 ms with 50 tickets waiting, 6 ms
+        with 300), but the store may wait for another process's write lock (up to its busy
+        timeout times its retries): screens call ``refresh_queue_load``."""
+        tickets = self.services.tickets
+        waiting = tickets.waiting_by_service()
+        load: dict[str, QueueLoad] = {}
+        for service in self.services_for_queue():
+            code = service.code
+            _, normal = tickets.estimate(code)
+            _, priority = tickets.estimate(code, priority=True)
+            load[code] = QueueLoad(code, waiting.get(code, 0), normal, priority)
+        return load
+
+    def refresh_queue_load(self, done: Callable[[dict[str, QueueLoad]], None]) -> None:
+        """``queue_load()`` in the runner, off the UI thread; ``done(load)``. A store that
+        cannot be read gives ``done({})`` (logged): the screen then shows no figures."""
+
+        def failed(exc: BaseException) -> None:
+            log.warning("queue figures not shown: %s", exc)
+            done({})
+
+        self.runner.run(self.queue_load, done, failed)
+
+    def check_printer(self, done: Callable[[str | None], None] = lambda msgid: None) -> None:
+        """Ask the printer for its state in the runner (a silent network printer takes its
+        status timeout, an unreachable one its connect timeout); ``done(msgid)`` with the notice
+        the queue screen shows before the citizen takes a number, None when tickets will print.
+        Staff are alerted once per outage (see ``PrinterWatch``)."""
+        self.runner.run(self._printer_notice, done, self._fail)
+
+    def _printer_notice(self) -> str | None:
+        """The printer's status now, through the watch (which alerts staff); runs in the
+        runner: the watch is only touched from there."""
+        return self._printer_watch.seen(self.services.printer.status())
+
+    @property
+    def _printer_watch(self) -> PrinterWatch:
+        if self._queue_printer_watch is None:  # one per kiosk run: "near end" said once a run
+            configured = self.services.config.printer.mode != "none"
+            self._queue_printer_watch = PrinterWatch(
+                self.services.alert_staff, configured=configured
+            )
+        return self._queue_printer_watch
+
+    def ticket_not_printed(self) -> str | None:
+        """The msgid the ticket screen shows when the session's ticket was not printed."""
+        last = self._queue_last_ticket
+        ticket = self.session.data.ticket
+        if last is None or ticket is None or last[0] is not ticket:
+            return None
+        return last[1]
+
     def issue_ticket(self, service_code: str, priority_class: str | None) -> None:
-        def work() -> tuple[Any, bool]:
+        """Issue a ticket and print it (in the runner). The printer's state is asked again
+        just before: a printer that is not ready is not sent the job (no second timeout), the
+        ticket is issued all the same and the ticket screen says it was not printed."""
+
+        def work() -> tuple[Any, str | None]:
+            notice = self._printer_notice()
             identity = self.session.data.identity
             from_chip = bool(
                 priority_class == "elderly"
@@ -641,13 +712,15 @@ class KioskFlow:
                 and identity.source.value == "chip"
             )
             ticket = self.services.tickets.issue(service_code, priority_class, from_chip=from_chip)
-            return ticket, self._print_ticket(ticket)
+            if notice is not None:
+                log.warning("ticket %s shown on screen only: printer not ready", ticket.number)
+                return ticket, self._printer_watch.not_printed_msgid
+            return ticket, None if self._print_ticket(ticket) else MSG_TICKET_NOT_PRINTED
 
-        def done(outcome: tuple[Any, bool]) -> None:
-            ticket, printed = outcome
+        def done(outcome: tuple[Any, str | None]) -> None:
+            ticket, not_printed = outcome
+            self._queue_last_ticket = (ticket, not_printed)
             self.session.ticket_issued(service_code, priority_class, ticket)
-            if not printed:
-                self._notify(MSG_TICKET_NOT_PRINTED)
 
         self.runner.run(work, done, self._fail)
 
@@ -677,8 +750,9 @@ class KioskFlow:
             self.services.printer.print_layout(ticket_layout(data, lang="vi"))
         except KioskError as exc:
             log.error("ticket %s not printed: %s", ticket.number, exc)
-            self.services.alert_staff(f"ticket not printed: {exc}")
+            self._printer_watch.print_failed(exc, f"ticket {ticket.number}")
             return False
+        self._printer_watch.printed()
         return True
 
     # ------------------------------------------------------------------ look-up
@@ -736,3 +810,14 @@ def _answer_for(form: FormSpec, answers: dict[str, Any], prefill: str) -> str | 
         if f.prefill == prefill and answers.get(f.name):
             return str(answers[f.name])
     return None
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """One service's queue now: the tickets waiting, and the wait in whole minutes of a ticket
+    taken now, ordinary or priority (None: no open counter serves the service)."""
+
+    service_code: str
+    waiting: int
+    wait_min: int | None
+    priority_wait_min: int | None

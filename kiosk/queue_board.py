@@ -10,6 +10,10 @@ on one), bound to ``[board] host`` (127.0.0.1 by default) and ``port``:
                            script, a meta refresh). ``?lang=en`` for English.
 ``GET /board``             that content alone (an HTML fragment).
 ``GET /api/status``        the same as JSON (``TicketStore.status``).
+``GET /counter/N``         counter N's terminal page (``kiosk.counter_page``): staff type the
+                           counter's token once (kept in the tab's sessionStorage, never in a
+                           URL) and call, recall, skip, complete, transfer and confirm a
+                           declared priority through the endpoints below. ``?lang=en``.
 ``GET /healthz``           "ok".
 ``POST /api/counters/N/ACTION`` a counter terminal, with ``Authorization: Bearer <token>``
                            (the counter's ``token`` in config/queue.toml; a counter without
@@ -43,6 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kiosk.counter_page import CounterPage, render_counter_page
 from kiosk.errors import KioskError
 from kiosk.i18n import translate
 from kiosk.queue_config import BoardConfig
@@ -64,6 +69,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 4096
 _ACTION_PATH = re.compile(r"^/api/counters/([0-9]{1,2})/([a-z]+)$")
+_COUNTER_PAGE = re.compile(r"^/counter/([0-9]{1,2})/?$")
 ACTIONS = ("call", "recall", "skip", "complete", "transfer", "confirm", "open", "close")
 
 MSG_TITLE = "Queue board"
@@ -259,6 +265,25 @@ class QueueBoard:
             content=self.render_fragment(lang),
         )
 
+    def render_counter(self, counter: int, lang: str) -> CounterPage | None:
+        """Counter ``counter``'s terminal page, or None when no such counter is configured."""
+        cfg = self.store.config.counter(counter)
+        if cfg is None:
+            return None
+        codes = sorted({s for c in self.store.config.counters for s in c.services})
+        names = {}
+        for code in codes:
+            service = self.services.get(code)
+            names[code] = service.title(lang) if service is not None else code
+        return render_counter_page(
+            cfg,
+            lang=lang,
+            service_names=names,
+            transfer_to=codes,
+            priority_classes=self.store.config.priority_classes,
+            refresh_s=self.config.refresh_s,
+        )
+
     # ---------------------------------------------------------------- the terminals
 
     def act(self, counter: int, action: str, body: dict[str, Any]) -> Ticket | None:
@@ -356,6 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.OK, self.board.store.status(self.board.config.recent_calls))
             elif url.path == "/healthz":
                 self._send(HTTPStatus.OK, b"ok", "text/plain; charset=utf-8")
+            elif match := _COUNTER_PAGE.match(url.path):
+                self._counter_page(int(match.group(1)), lang)
             else:
                 self._error(HTTPStatus.NOT_FOUND, "NotFound", f"no page {url.path}")
         except KioskError as e:
@@ -363,6 +390,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(_status_for(e), type(e).__name__, str(e), translate(e.msgid, lang))
 
     do_HEAD = do_GET
+
+    def _counter_page(self, counter: int, lang: str) -> None:
+        page = self.board.render_counter(counter, lang)
+        if page is None:
+            self._error(HTTPStatus.NOT_FOUND, "NotFound", f"counter {counter} is not configured")
+            return
+        cfg = self.board.store.config.counter(counter)
+        status = HTTPStatus.OK if cfg is not None and cfg.token else HTTPStatus.FORBIDDEN
+        self._send(
+            status,
+            page.html.encode(),
+            "text/html; charset=utf-8",
+            Content_Security_Policy=page.csp,
+            X_Content_Type_Options="nosniff",
+            Referrer_Policy="no-referrer",
+        )
 
     def do_POST(self) -> None:  # noqa: N802 - the base's name
         url = urlsplit(self.path)

@@ -308,3 +308,134 @@ def test_scan_finds_nothing_on_an_empty_desk(kiosk_env: dict[str, str], tmp_path
         assert flow.notices[-1].msgid.startswith("No QR code was found")  # type: ignore[attr-defined]
     finally:
         flow.services.close()
+
+
+# --- the queue screen's figures and the printer told before the ticket (issue 7) ---
+
+
+def _queue_service(flow: KioskFlow) -> str:
+    return flow.services_for_queue()[0].code
+
+
+def test_printer_out_of_paper_is_told_before_the_ticket_and_staff_alerted_once(
+    flow: KioskFlow,
+) -> None:
+    from kiosk.flow import MSG_QUEUE_PRINTER_COVER, MSG_QUEUE_PRINTER_OUT, MSG_TICKET_NOT_PRINTED
+
+    printer = flow.services.virtual_printer
+    printer.set_paper("out")
+    service = _queue_service(flow)
+    seen: list[str | None] = []
+    for _ in range(2):  # two citizens, each told before taking a number
+        flow.start(Journey.QUEUE)
+        flow.check_printer(seen.append)
+        flow.issue_ticket(service, None)
+        assert flow.session.step is Step.TICKET and flow.session.data.ticket.number
+        assert flow.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
+        flow.finish()
+    assert seen == [MSG_QUEUE_PRINTER_OUT] * 2
+    assert printer.receipts == [] and "GS v 0" not in printer.command_log  # no job sent
+    alerts = flow.services.alerts.recent()
+    assert len(alerts) == 1 and "paper out" in alerts[0]["message"]
+    assert flow.notices == []  # type: ignore[attr-defined]
+
+    printer.set_paper("ok")  # refilled: tickets print again
+    flow.start(Journey.QUEUE)
+    flow.check_printer(seen.append)
+    flow.issue_ticket(service, None)
+    assert seen[-1] is None and flow.ticket_not_printed() is None
+    assert len(printer.wait_for_receipts(1)) == 1
+    flow.finish()
+
+    printer.set_cover_open(True)  # a new problem after a good print: staff alerted again
+    flow.start(Journey.QUEUE)
+    flow.check_printer(seen.append)
+    assert seen[-1] == MSG_QUEUE_PRINTER_COVER
+    alerts = flow.services.alerts.recent()
+    assert len(alerts) == 2 and "cover open" in alerts[-1]["message"]
+
+
+def test_paper_near_end_alerts_staff_once_per_run_and_tells_citizens_nothing(
+    flow: KioskFlow,
+) -> None:
+    printer = flow.services.virtual_printer
+    printer.set_paper("near_end")
+    seen: list[str | None] = []
+    for _ in range(3):
+        flow.start(Journey.QUEUE)
+        flow.check_printer(seen.append)
+        flow.issue_ticket(_queue_service(flow), None)
+        assert flow.ticket_not_printed() is None
+        flow.finish()
+    assert seen == [None, None, None]
+    assert len(printer.wait_for_receipts(3)) == 3
+    alerts = flow.services.alerts.recent()
+    assert len(alerts) == 1 and "near its end" in alerts[0]["message"]
+
+
+def test_silent_printer_gets_no_job_and_the_number_is_shown(flow: KioskFlow) -> None:
+    from kiosk.flow import MSG_QUEUE_PRINTER_DOWN, MSG_TICKET_NOT_PRINTED
+
+    printer = flow.services.virtual_printer
+    printer.set_online(False)  # accepts the connection, answers nothing
+    flow.start(Journey.QUEUE)
+    seen: list[str | None] = []
+    flow.check_printer(seen.append)
+    flow.issue_ticket(_queue_service(flow), "pregnant")
+    assert seen == [MSG_QUEUE_PRINTER_DOWN]
+    assert flow.session.data.ticket.priority_class == "pregnant"
+    assert flow.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
+    assert printer.dropped_bytes < 16  # status queries only, never a raster job
+    assert len(flow.services.alerts.recent()) == 1
+
+
+def test_kiosk_without_printer_tells_the_citizen_and_alerts_nobody(
+    kiosk_env: dict[str, str],
+) -> None:
+    from kiosk.config import load_config
+    from kiosk.flow import MSG_QUEUE_NO_PRINTER, MSG_TICKET_NO_PRINTER
+
+    services = build_services(load_config(None, env={**kiosk_env, "KIOSK_PRINTER_MODE": "none"}))
+    flow = KioskFlow(make_session(services.config), services, InlineRunner())
+    try:
+        flow.start(Journey.QUEUE)
+        seen: list[str | None] = []
+        flow.check_printer(seen.append)
+        flow.issue_ticket(flow.services_for_queue()[0].code, None)
+        assert seen == [MSG_QUEUE_NO_PRINTER]
+        assert flow.ticket_not_printed() == MSG_TICKET_NO_PRINTER
+        assert services.alerts.recent() == []
+    finally:
+        flow.session.wipe()
+        services.close()
+
+
+def test_queue_load_counts_the_waiting_and_estimates_the_wait(flow: KioskFlow) -> None:
+    tickets = flow.services.tickets
+    code = "IN"  # counters 1 and 2 serve it (config/queue.toml)
+    before = flow.queue_load()
+    assert set(before) == {s.code for s in flow.services_for_queue()}
+    for _ in range(6):
+        tickets.issue(code)
+    tickets.issue(code, "elderly")
+    load = flow.queue_load()[code]
+    assert load.waiting == before[code].waiting + 7
+    assert (load.wait_min, load.priority_wait_min) == (
+        tickets.estimate(code)[1],
+        tickets.estimate(code, priority=True)[1],
+    )
+    assert load.wait_min is not None and load.priority_wait_min is not None
+    assert load.wait_min > load.priority_wait_min  # priority citizens are called sooner
+
+    for counter in tickets.counters():
+        if code in counter.services:
+            tickets.set_counter_open(counter.number, False)
+    answers: list[Any] = []
+    flow.refresh_queue_load(answers.append)
+    closed = answers[0][code]
+    assert closed.waiting == load.waiting and closed.wait_min is None
+
+    tickets.close()  # a store that cannot be read: no figures, no crash, no notice
+    flow.refresh_queue_load(answers.append)
+    assert answers[-1] == {}
+    assert flow.notices == []  # type: ignore[attr-defined]

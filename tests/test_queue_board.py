@@ -4,6 +4,9 @@ when installed), and the ``kiosk queue`` commands."""
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import html
 import json
 import re
 import shutil
@@ -13,8 +16,10 @@ import threading
 import time
 import wave
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -410,3 +415,178 @@ def test_cli_say_to_wav(
     )
     assert out["text"] == "Mời số bê, xê, không, không, bảy. Đến quầy số mười hai."
     assert (tmp_path / "s.wav").stat().st_size > 10_000
+
+
+# --- the counter terminal page (GET /counter/N) ---
+
+
+class _Page(HTMLParser):
+    """The parts of the counter page a test looks at: buttons, inputs, options, scripts, links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buttons: list[dict[str, Any]] = []
+        self.inputs: dict[str, dict[str, Any]] = {}
+        self.options: list[tuple[str, str]] = []
+        self.scripts: list[tuple[dict[str, Any], str]] = []
+        self.urls: list[str] = []
+        self.forms = 0
+        self._open: tuple[str, dict[str, Any]] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.urls += [v or "" for k, v in attrs if k in ("src", "href", "action")]
+        self.forms += tag == "form"
+        if tag == "input":
+            self.inputs[a.get("id") or ""] = a
+        if tag in ("button", "script", "option"):
+            self._open, self._text = (tag, a), []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is None or self._open[0] != tag:
+            return
+        attrs, text = self._open[1], "".join(self._text)
+        if tag == "button":
+            self.buttons.append({**attrs, "text": text})
+        elif tag == "script":
+            self.scripts.append((attrs, text))
+        else:
+            self.options.append((attrs["value"], text))
+        self._open = None
+
+    def data(self) -> dict[str, Any]:
+        return json.loads(next(t for a, t in self.scripts if a.get("id") == "page-data"))
+
+    def button(self, action: str, **want: str) -> dict[str, Any]:
+        found = [
+            b
+            for b in self.buttons
+            if b.get("data-action") == action and all(b.get(k) == v for k, v in want.items())
+        ]
+        assert len(found) == 1, (action, want, self.buttons)
+        return found[0]
+
+
+def counter_page(board: QueueBoard, counter: int, lang: str = "") -> tuple[Any, _Page]:
+    r = requests.get(f"{board.url}counter/{counter}" + (f"?lang={lang}" if lang else ""), timeout=5)
+    page = _Page()
+    page.feed(r.text)
+    return r, page
+
+
+def replay(
+    board: QueueBoard, page: _Page, button: dict[str, Any], token: str = TOKEN_1, **fields: str
+) -> Any:
+    """The request the page's script makes for ``button`` (see kiosk/counter_page.py): its
+    data-body, plus the named inputs' trimmed values, POSTed to the page's API path with the
+    token in the Authorization header."""
+    data = page.data()
+    body = json.loads(button.get("data-body") or "{}")
+    for name in (button.get("data-fields") or "").split():
+        body[name] = fields[name].strip()
+    url = urljoin(board.url, f"{data['api']}{button['data-action']}?lang={data['lang']}")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return requests.post(url, data=json.dumps(body), headers=headers, timeout=5)
+
+
+def test_counter_page_is_self_contained_and_carries_no_token(board: QueueBoard) -> None:
+    from kiosk.counter_page import MSG_CALL_NEXT, MSG_CONFIRM, MSG_NOT_PRIORITY, MSG_PAGE_TITLE
+
+    r, page = counter_page(board, 1)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<html lang="vi">' in r.text
+    assert f"<title>Quầy 1 · {translate(MSG_PAGE_TITLE, 'vi')}</title>" in r.text
+    for secret in (TOKEN_1, TOKEN_2):
+        assert secret not in r.text and secret not in str(r.headers)
+    # works offline: nothing external, one inline script and style, and a CSP that loads nothing
+    assert page.urls == ["?lang=en"] and "<link" not in r.text and "@import" not in r.text
+    assert not re.search(r"https?://", r.text)
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    (script,) = [t for a, t in page.scripts if "type" not in a]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    # the token: typed once into a password field, kept in sessionStorage, sent as a header;
+    # no form that a browser could submit with it into a URL
+    assert page.inputs["token"]["type"] == "password" and page.forms == 0
+    assert "sessionStorage" in script and "localStorage" not in script
+    assert '"Authorization": "Bearer " + token()' in script
+    assert {b.get("data-action") for b in page.buttons} >= {
+        "call",
+        "recall",
+        "skip",
+        "complete",
+        "transfer",
+        "confirm",
+        "open",
+        "close",
+    }
+    texts = [b["text"] for b in page.buttons]
+    for msgid in (MSG_CALL_NEXT, MSG_CONFIRM, MSG_NOT_PRIORITY):
+        assert translate(msgid, "vi") in texts
+    assert [code for code, _ in page.options] == ["BC", "IN"]  # the services to transfer to
+    assert dict(page.options)["BC"] == "Bưu chính"
+    assert page.data()["api"] == "/api/counters/1/"
+
+    r, english = counter_page(board, 1, "en")
+    assert '<html lang="en">' in r.text and english.urls == ["?lang=vi"]
+    assert {"Call next", "Confirm priority", "Not priority"} <= {b["text"] for b in english.buttons}
+    assert dict(english.options)["BC"] == "Postal services"
+
+
+def test_counter_page_of_unknown_or_tokenless_counters(board: QueueBoard) -> None:
+    from kiosk.counter_page import MSG_NO_TERMINAL
+
+    assert counter_page(board, 9)[0].status_code == 404
+    r, page = counter_page(board, 3)  # no token in config: no terminal
+    assert r.status_code == 403 and html.escape(translate(MSG_NO_TERMINAL, "vi")) in r.text
+    assert page.buttons == [] and "token" not in page.inputs
+
+
+def test_the_pages_requests_confirm_a_priority_and_the_store_keeps_who(
+    board: QueueBoard, store: TicketStore
+) -> None:
+    store.issue("IN", "pregnant")
+    store.issue("IN", "elderly")
+    _, page = counter_page(board, 1)
+    call = page.button("call", id="call-next")
+    confirm = page.button("confirm", **{"data-body": '{"confirmed": true}'})
+    downgrade = page.button("confirm", **{"data-body": '{"confirmed": false}'})
+    assert confirm["data-fields"] == downgrade["data-fields"] == "staff"
+    assert page.button("transfer")["data-fields"] == "service"
+
+    assert replay(board, page, call, token="wrong-token-wrong-token").status_code == 401
+    called = replay(board, page, call).json()
+    ticket = called["ticket"]
+    assert called["text"] == "Mời số IN-U01 đến quầy số 1"
+    assert (ticket["number"], ticket["priority_class"], ticket["priority_source"]) == (
+        "IN-U01",
+        "pregnant",
+        "declared",
+    )
+    shown = requests.get(urljoin(board.url, page.data()["status"]), timeout=5).json()
+    assert shown["counters"][0]["current"]["number"] == "IN-U01"  # what the page polls
+
+    answer = replay(board, page, confirm, staff="  Trần Thị Bình ")
+    assert answer.status_code == 200
+    assert answer.json()["ticket"]["priority_check"] == "confirmed"
+    kept = store.find("IN-U01")
+    assert kept is not None and kept.priority_check == "confirmed"
+    assert kept.priority_checked_by == "Trần Thị Bình"
+    events = [e for e in store.events_since(0) if e.kind == "confirmed"]
+    assert [(e.number, e.counter, e.detail) for e in events] == [
+        ("IN-U01", 1, "pregnant by Trần Thị Bình")
+    ]
+
+    replay(board, page, call)  # completes IN-U01, calls the next
+    answer = replay(board, page, downgrade, staff="Lê Văn Cường")
+    assert answer.json()["ticket"]["number"] == "IN-U02"
+    kept = store.find("IN-U02")
+    assert kept is not None and kept.priority_check == "downgraded"
+    assert kept.priority_checked_by == "Lê Văn Cường"
+    assert store.find("IN-U01").status.value == "done"  # type: ignore[union-attr]
