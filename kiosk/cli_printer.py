@@ -301,6 +301,7 @@ def _status_dict(st: Any) -> dict[str, Any]:
         "online": st.online,
         "paper": st.paper,
         "cover_open": st.cover_open,
+        "error": st.error,
         "detail": one_line(st.detail),
     }
 

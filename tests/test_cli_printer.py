@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zxingcpp
+from net_helpers import free_port, silent_server
 from PIL import Image
 
 from devices.escpos_job import JobOptions
@@ -91,44 +91,9 @@ def virtual(tmp_path: Path) -> Iterator[VirtualEscposPrinter]:
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
-    """A TCP server that accepts, reads everything and never answers: a jammed printer."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    done = threading.Event()
-    conns: list[socket.socket] = []
-
-    def swallow(conn: socket.socket) -> None:
-        try:
-            while conn.recv(4096):
-                pass
-        except OSError:
-            pass
-
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=swallow, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    done.set()
-    thread.join()
-    for conn in conns:
-        conn.close()
-    server.close()
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A printer that accepts, reads everything and never answers."""
+    with silent_server() as port:
+        yield port
 
 
 # ----------------------------------------------------------------- receipt render
@@ -347,7 +312,7 @@ def test_status_of_a_printer_that_cannot_print(
 def test_status_of_a_port_nobody_listens_on(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    network_mode(monkeypatch, unused_port())
+    network_mode(monkeypatch, free_port())
     started = time.monotonic()
     code, out, err = run(capsys, "printer", "status")
     assert time.monotonic() - started < 5  # never python-escpos' 60 s default
@@ -384,7 +349,7 @@ def test_status_in_simulated_mode_asks_the_kiosks_virtual_printer(
     assert code == 0, err
     assert "online: yes" in out
 
-    monkeypatch.setenv("KIOSK_PRINTER_PORT", str(unused_port()))
+    monkeypatch.setenv("KIOSK_PRINTER_PORT", str(free_port()))
     code, _, err = run(capsys, "printer", "status")
     assert code == 1
     assert "kiosk printer simulate" in one_line_error(err)

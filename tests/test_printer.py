@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from escpos.printer import Dummy
+from net_helpers import free_port, silent_server
 from PIL import Image, ImageChops
 
 from devices.base import DeviceError, DeviceUnavailable, Health
@@ -68,47 +68,9 @@ def network_printer(port: int, width_dots: int = 576) -> EscposReceiptPrinter:
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
-    """A TCP server that accepts connections, reads everything and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    conns: list[socket.socket] = []
-    done = threading.Event()
-
-    def run() -> None:
-        server.settimeout(0.1)
-        while not done.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=lambda c=conn: _swallow(c), daemon=True).start()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    done.set()
-    thread.join()
-    for conn in conns:
-        conn.close()
-    server.close()
-
-
-def _swallow(conn: socket.socket) -> None:
-    try:
-        while conn.recv(4096):
-            pass
-    except OSError:
-        pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A printer that accepts, reads everything and never answers."""
+    with silent_server() as port:
+        yield port
 
 
 def striped(width: int, height: int) -> Image.Image:

@@ -10,7 +10,6 @@ import html
 import json
 import re
 import shutil
-import socket
 import sqlite3
 import threading
 import time
@@ -23,6 +22,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from net_helpers import free_port
 
 from kiosk.catalog import load_catalog
 from kiosk.cli_queue import add_queue_commands
@@ -372,12 +372,6 @@ def tomllib_load(path: Path) -> dict[str, Any]:
     import tomllib
 
     return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_cli_board_serves_until_told(
