@@ -126,8 +126,10 @@ class KioskFlow:
         self._scanned_mrz_key: str | None = None  # from the card's MRZ, for BAC-only chips
         self._live: Any = None  # kiosk.live_capture.LiveCapture while the camera is open
         self._live_requirement: str | None = None
-        self._queue_printer_watch: PrinterWatch | None = None  # created with the services
-        self._queue_last_ticket: tuple[Any, str | None] | None = None  # (ticket, not printed)
+        # one per kiosk run: "paper near end" is alerted once a run
+        self._printer_watch = PrinterWatch(
+            services.alert_staff, configured=services.config.printer.mode != "none"
+        )
 
     # ------------------------------------------------------------------ helpers
     def _notify(self, msgid: str, *, error: bool = True) -> None:
@@ -681,22 +683,9 @@ class KioskFlow:
         runner: the watch is only touched from there."""
         return self._printer_watch.seen(self.services.printer.status())
 
-    @property
-    def _printer_watch(self) -> PrinterWatch:
-        if self._queue_printer_watch is None:  # one per kiosk run: "near end" said once a run
-            configured = self.services.config.printer.mode != "none"
-            self._queue_printer_watch = PrinterWatch(
-                self.services.alert_staff, configured=configured
-            )
-        return self._queue_printer_watch
-
     def ticket_not_printed(self) -> str | None:
         """The msgid the ticket screen shows when the session's ticket was not printed."""
-        last = self._queue_last_ticket
-        ticket = self.session.data.ticket
-        if last is None or ticket is None or last[0] is not ticket:
-            return None
-        return last[1]
+        return self.session.data.ticket_not_printed
 
     def issue_ticket(self, service_code: str, priority_class: str | None) -> None:
         """Issue a ticket and print it (in the runner). The printer's state is asked again
@@ -719,8 +708,7 @@ class KioskFlow:
 
         def done(outcome: tuple[Any, str | None]) -> None:
             ticket, not_printed = outcome
-            self._queue_last_ticket = (ticket, not_printed)
-            self.session.ticket_issued(service_code, priority_class, ticket)
+            self.session.ticket_issued(service_code, priority_class, ticket, not_printed)
 
         self.runner.run(work, done, self._fail)
 

@@ -126,6 +126,7 @@ class SessionData:
     service_code: str | None = None
     priority_class: str | None = None
     ticket: Any = None  # kiosk.tickets.Ticket once issued
+    ticket_not_printed: str | None = None  # the msgid to show when the ticket was not printed
     lookup_code: str | None = None
     lookup_status: Any = None  # kiosk.dossier.DossierStatus
 
@@ -314,11 +315,19 @@ class Session:
         self.data.rating = score
         self.end(EndReason.COMPLETED)
 
-    def ticket_issued(self, service_code: str, priority_class: str | None, ticket: Any) -> None:
+    def ticket_issued(
+        self,
+        service_code: str,
+        priority_class: str | None,
+        ticket: Any,
+        not_printed: str | None = None,
+    ) -> None:
+        """The ticket is issued; ``not_printed`` is what to tell when it was not printed."""
         self._expect(Step.QUEUE)
         self.data.service_code = service_code
         self.data.priority_class = priority_class
         self.data.ticket = ticket
+        self.data.ticket_not_printed = not_printed
         self._go(Step.TICKET)
 
     def lookup_found(self, code: str, status: Any) -> None:
