@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Offscreen-capable Kivy settings: no command-line parsing by Kivy, a private Kivy home.
 KIVY_ENV := KIVY_NO_ARGS=1 KIVY_HOME=$${KIVY_HOME:-$$(mktemp -d)}
 
-.PHONY: setup run run-offscreen test lint screenshots bench locale clean
+.PHONY: setup run run-offscreen test lint screenshots bench locale lock clean
 
 setup:
 	bash scripts/bootstrap.sh
@@ -33,6 +33,10 @@ bench: setup
 
 locale: setup
 	$(PY) scripts/compile_locale.py
+
+# Refresh requirements.lock to the newest versions pyproject.toml allows (then run make test).
+lock:
+	bash scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -61,8 +61,17 @@ stamp=.venv/.installed
 if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-  .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install -q -e '.[test]'
+# Every Python package comes from requirements.lock, pinned with its hashes (refresh it with
+# scripts/lock.sh). The installers come first, from the same lock; pyscard, the one package built
+# from source, is then built with them (no isolated build environment pulling today's setuptools),
+# and the project itself is installed last without looking at any index.
+if [[ ! -f $stamp || pyproject.toml -nt $stamp || requirements.lock -nt $stamp ]]; then
+  tools=$(mktemp)
+  awk '/^[A-Za-z0-9]/ { keep = ($1 ~ /^(pip|setuptools|wheel)==/) } keep' requirements.lock >"$tools"
+  .venv/bin/python -m pip install -q --require-hashes --no-deps -r "$tools"
+  rm -f "$tools"
+  .venv/bin/python -m pip install -q --require-hashes --no-deps --no-build-isolation -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation --no-index -e .
+  .venv/bin/python -m pip check
   touch "$stamp"
 fi

@@ -55,3 +55,23 @@ def test_compiled_catalogs_match_their_sources() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_catalog_check_compares_messages_not_bytes(tmp_path: Path) -> None:
+    from compile_locale import LOCALE, compiled, differences
+
+    po_source = LOCALE / "vi" / "LC_MESSAGES" / "kiosk.po"
+    po = tmp_path / "kiosk.po"
+    mo = tmp_path / "kiosk.mo"
+    po.write_bytes(po_source.read_bytes())
+    # Another Babel may lay the file out differently (hash table, padding): the same messages pass.
+    mo.write_bytes(compiled(po) + b"\0" * 16)
+    assert differences(po, mo) == []
+    # A changed translation is a difference, named.
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "Tiếp tục"' in text
+    po.write_text(text.replace('msgstr "Tiếp tục"', 'msgstr "Đi tiếp"', 1), encoding="utf-8")
+    found = differences(po, mo)
+    assert any("'Continue'" in line and "Đi tiếp" in line for line in found), found
+    mo.unlink()
+    assert differences(po, mo) == [f"{mo} is missing"]
