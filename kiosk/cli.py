@@ -22,6 +22,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+log = logging.getLogger("kiosk.cli")
+
+#: The product's own loggers: ``kiosk run`` and ``kiosk screenshot`` show their INFO lines.
+OWN_LOGGERS = ("kiosk", "devices", "backoffice")
+LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+
 
 def _print(args: argparse.Namespace, payload: Any, text: str) -> None:
     if getattr(args, "json", False):
@@ -38,7 +44,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.app import run_kiosk
 
     cfg = _load(args)
-    return run_kiosk(cfg, offscreen=args.offscreen, seconds=args.seconds)
+
+    def ready() -> None:
+        log.info("kiosk %s ready: the welcome screen is showing", cfg.kiosk.id)
+
+    return run_kiosk(cfg, offscreen=args.offscreen, seconds=args.seconds, on_ready=ready)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
@@ -140,7 +150,11 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="motcua-kiosk: one-stop-shop kiosk")
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument(
+        "--log-level",
+        help="DEBUG, INFO, WARNING, ERROR for every logger, Kivy's included (default: the "
+        "kiosk's own INFO lines for run and screenshot, else WARNING; other libraries WARNING)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, config: bool = True) -> None:
@@ -152,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--offscreen", action="store_true", help="render offscreen (no display)")
     run.add_argument("--seconds", type=float, help="stop after this many seconds (smoke test)")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, own_log_level="INFO")
 
     shot = sub.add_parser("screenshot", help="render a screen with sample data to PNG")
     common(shot)
@@ -162,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--lang", choices=["vi", "en"])
     shot.add_argument("--large-text", action="store_true")
     shot.add_argument("--contrast", action="store_true")
-    shot.set_defaults(func=cmd_screenshot)
+    shot.set_defaults(func=cmd_screenshot, own_log_level="INFO")
 
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -194,13 +208,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _level(name: str | None, default: int) -> int:
+    level = logging.getLevelName(str(name).upper()) if name else default
+    return level if isinstance(level, int) else default
+
+
+def configure_logging(log_level: str | None, *, own_default: str = "WARNING") -> None:
+    """One stderr handler, one format, for the kiosk's loggers and every library's.
+
+    With no ``--log-level`` the kiosk's own loggers (``OWN_LOGGERS``) log at ``own_default``
+    (INFO for ``run`` and ``screenshot``: the operator sees which devices the kiosk started
+    with) and everything else, Kivy included (screens/kivy_env.py), at WARNING. An explicit
+    ``--log-level`` applies to all of them alike, e.g. DEBUG to see Kivy's own start-up lines.
+    """
+    own = _level(log_level or own_default, logging.WARNING)
+    everything = _level(log_level, logging.WARNING)
+    logging.basicConfig(level=everything, format=LOG_FORMAT)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level, own_default=getattr(args, "own_log_level", "WARNING"))
     try:
         return int(args.func(args))
     except UsageError as exc:

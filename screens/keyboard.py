@@ -1,6 +1,8 @@
 """The on-screen Vietnamese keyboard: letters with the vowel forms and the five tone keys, Telex as
 an option, a digits-and-punctuation layer, a numeric keypad for number, date, tax and phone
-fields, and an e-mail layout.
+fields, an e-mail layout, and a dossier-code layout (``mode = "code"``): a keypad with '.' and '-'
+first, for codes such as 000.00.08.H21-261124-0001, and an "ABC" key to capital letters (with the
+digits, '.' and '-' kept above and beside them) for the agency part such as H21.
 
 ``VietnameseKeyboard`` types into its ``target`` (a Kivy ``TextInput``) at the cursor, through a
 ``kiosk.vn_typing.Composer``: what it writes is always NFC. A selection is replaced by the key
@@ -44,7 +46,7 @@ MSG_SPACE = "Space"
 MSG_NEXT = "Next"
 MSG_DONE = "Done"
 
-MODES = ("text", "number", "phone", "email", "date", "tax")
+MODES = ("text", "number", "phone", "email", "date", "tax", "code")
 # Keys a numeric layout shows beside 0 unless ``extra_keys`` names others.
 DEFAULT_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
     "number": (),
@@ -63,6 +65,10 @@ TONE_SAMPLES: tuple[tuple[Tone, str], ...] = (
 )
 SYMBOL_ROWS = ("1234567890", "-/:;(),.?!", "'\"@&+%#*=_")
 EMAIL_KEYS = ("@", ".", "_", "-")
+# The dossier-code layout: its keypad's bottom row, and the capitals of its letter layer.
+CODE_PAD_KEYS = (".", "0", "-")
+CODE_PUNCTUATION = (".", "-")
+CODE_LETTER_ROWS = tuple(row.upper() for row in LETTER_ROWS)
 SYMBOL_FONT = str(FONTS_DIR / "DejaVuSans.ttf")  # ⇧ ⇪ ⌫ are not in Roboto
 BACKSPACE, SHIFT, CAPS = "⌫", "⇧", "⇪"
 DOUBLE_TAP_S = 0.5
@@ -149,9 +155,16 @@ class VietnameseKeyboard(BoxLayout):
     def on_hide(self) -> None:
         pass
 
+    def on_mode(self, _instance: Any, _mode: str) -> None:
+        self.layer = self.first_layer()
+
+    def first_layer(self) -> str:
+        """The layer a field opens on: a code's digits first, else the letters."""
+        return "symbols" if self.mode == "code" else "letters"
+
     def on_target(self, _instance: Any, _target: Any) -> None:
         self._composer.clear()
-        self.layer = "letters"
+        self.layer = self.first_layer()
         self.shift = False
         self.caps = False
         self._autocap()
@@ -261,6 +274,43 @@ class VietnameseKeyboard(BoxLayout):
                 next_key(3),
             ],
         )
+        # The dossier code: a keypad (CODE_PAD_KEYS below 7 8 9), then an "ABC" layer of
+        # capitals under the digits row, with '.' and '-' at hand for H21-261124-0001.
+        self._row("code_pad4", [self._key(ch) for ch in CODE_PAD_KEYS])
+        self._row(
+            "code_pad_bottom",
+            [
+                layer("ABC", "letters"),
+                self._key(BACKSPACE, "backspace", size_hint_x=1.5, font_name=SYMBOL_FONT),
+                done(),
+                next_key(),
+            ],
+        )
+        self._row("code_q", [self._key(ch) for ch in CODE_LETTER_ROWS[0]])
+        self._row(
+            "code_a",
+            [
+                Widget(size_hint_x=0.5),
+                *[self._key(ch) for ch in CODE_LETTER_ROWS[1]],
+                Widget(size_hint_x=0.5),
+            ],
+        )
+        self._row(
+            "code_z",
+            [
+                *[self._key(ch) for ch in CODE_LETTER_ROWS[2]],
+                self._key(BACKSPACE, "backspace", size_hint_x=1.5, font_name=SYMBOL_FONT),
+            ],
+        )
+        self._row(
+            "code_bottom",
+            [
+                layer("123", "symbols"),
+                *[self._key(ch) for ch in CODE_PUNCTUATION],
+                done(),
+                next_key(),
+            ],
+        )
 
     def _extra(self, label: str) -> KeyButton:
         key = self._extra_buttons.get(label)
@@ -273,11 +323,21 @@ class VietnameseKeyboard(BoxLayout):
         """The names of the rows the current mode and layer show, top to bottom."""
         if self.mode in DEFAULT_EXTRA_KEYS:
             return ["pad1", "pad2", "pad3", "pad4", "pad_bottom"]
+        if self.mode == "code":
+            if self.layer == "letters":
+                return ["digits", "code_q", "code_a", "code_z", "code_bottom"]
+            return ["pad1", "pad2", "pad3", "code_pad4", "code_pad_bottom"]
         if self.mode == "email":
             return ["digits", "q", "a", "z", "email_bottom"]
         if self.layer == "symbols":
             return ["digits", "sym1", "sym2", "sym_bottom"]
         return ["forms", "tones", "q", "a", "z", "bottom"]
+
+    def is_keypad(self) -> bool:
+        """Whether the current mode and layer show a keypad (three keys a row)."""
+        if self.mode == "code":
+            return self.layer != "letters"
+        return self.mode in DEFAULT_EXTRA_KEYS
 
     def _arrange(self, *_: Any) -> None:
         pad = self._rows["pad4"]
@@ -325,7 +385,7 @@ class VietnameseKeyboard(BoxLayout):
 
     def _pad(self) -> None:
         # A keypad is narrower than the letters: three keys across the middle of a wide screen.
-        numeric = self.mode in DEFAULT_EXTRA_KEYS and self.width > 600
+        numeric = self.is_keypad() and self.width > 600
         padding = [self.width * 0.2, 12, self.width * 0.2, 12] if numeric else [12, 12, 12, 12]
         if list(self.padding) != padding:
             self.padding = padding

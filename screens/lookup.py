@@ -1,6 +1,7 @@
 """Look-up screens: scan the receipt's QR with the camera or type the dossier code (or the
 provisional reference of a receipt printed while the back office was away) on the kiosk's
-keyboard; see the status, its history and the next step."""
+keyboard, which opens on its dossier-code layout (digits, '.', '-' first; "ABC" for the agency
+part such as H21); see the status, its history and the next step."""
 
 from __future__ import annotations
 
@@ -39,9 +40,16 @@ class LookupScreen(KioskScreen):
         self.error = ""
         self.flow.scan_receipt()
 
+    def refresh(self) -> None:
+        # Each visit opens the keyboard on the code's keypad (digits, '.', '-'), whichever
+        # layer the last citizen left it on.
+        keyboard = self.ids.keyboard
+        keyboard.layer = keyboard.first_layer()
+
     def reset(self) -> None:
         self.error = ""
         self.ids.code.text = ""
+        self.refresh()
 
 
 class LookupResultScreen(KioskScreen):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from screens.base import KioskScreen
 
+# The welcome names the place as the header does: by ``[kiosk] agency_name`` of the config,
+# never by a wording of its own.
+MSG_WELCOME_TO = "Welcome to {agency}"
+MSG_WELCOME = "Welcome to the one-stop-shop"  # a config with no agency name
+
 
 class WelcomeScreen(KioskScreen):
     """The idle screen: submit a dossier, take a queue ticket, or look up a dossier."""
@@ -12,6 +17,13 @@ class WelcomeScreen(KioskScreen):
         super().__init__(**kwargs)
         self.show_back = False
         self.show_cancel = False
+
+    def welcome_title(self, lang: str) -> str:
+        """The welcome line: "Welcome to" the agency the header names, in ``lang``."""
+        agency = str(getattr(self.app.settings, "agency_name", "") or "").strip()
+        if not agency:
+            return self.app.t(MSG_WELCOME, lang)
+        return self.app.t(MSG_WELCOME_TO, lang).format(agency=agency)
 
     def start(self, journey: str) -> None:
         from kiosk.session import Journey

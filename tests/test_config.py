@@ -58,7 +58,8 @@ def test_default_file_loads_with_simulated_devices() -> None:
     cfg = load_config(paths.DEFAULT_CONFIG_FILE, env={})
     assert cfg.source == paths.DEFAULT_CONFIG_FILE
     assert cfg.kiosk.id == "KIOSK-01"
-    assert cfg.kiosk.agency_name == "Trung tâm Phục vụ hành chính công tỉnh"
+    assert cfg.kiosk.agency_name == "Trung tâm Phục vụ hành chính công thành phố Huế"
+    assert cfg.kiosk.place in cfg.kiosk.agency_name  # one place, named the same everywhere
     assert unicodedata.is_normalized("NFC", cfg.kiosk.agency_name)
     assert cfg.kiosk.agency_code == "000.00.08.H21"
     assert cfg.kiosk.language == "vi"
