@@ -24,7 +24,7 @@ from backoffice.settings import Settings
 from backoffice.storage import BlobStore, StorageError
 from kiosk.catalog import Catalog, load_catalog
 from kiosk.errors import KioskError
-from kiosk.workdays import VIETNAM_TZ, HolidayCalendar, load_holidays
+from kiosk.workdays import VIETNAM_TZ, HolidayCalendar, frozen_now, load_holidays
 
 
 @dataclass
@@ -66,8 +66,9 @@ class Context:
         return self.sessions()
 
     def now(self) -> datetime:
-        """The server's time in Vietnam (receipts, history, dossier codes)."""
-        return datetime.fromtimestamp(self.clock(), VIETNAM_TZ)
+        """The server's time in Vietnam (receipts, history, dossier codes); an embedded demo
+        server follows the kiosk's wall clock when ``kiosk screenshot --at`` holds it still."""
+        return frozen_now() or datetime.fromtimestamp(self.clock(), VIETNAM_TZ)
 
     def close(self) -> None:
         self.engine.dispose()

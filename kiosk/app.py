@@ -12,6 +12,7 @@ import os
 import signal
 import tempfile
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
     "identify_card",
     "documents_live",
+    "documents_review",
     "form_keyboard",
     "form_address",
     "idle",
@@ -38,6 +40,7 @@ EXTRA_SCREENS = {
     "form_address": Step.FORM,
     "identify_card": Step.IDENTIFY,
     "documents_live": Step.DOCUMENTS,
+    "documents_review": Step.DOCUMENTS,
     "queue_printer_out": Step.QUEUE,
     "ticket_not_printed": Step.TICKET,
 }
@@ -119,6 +122,14 @@ def screenshot_config(cfg: KioskConfig, data_dir: Path) -> KioskConfig:
     )
 
 
+#: The looks a screen is rendered in: (suffix of the file name, large text, high contrast).
+MODES: dict[str, tuple[str, bool, bool]] = {
+    "normal": ("", False, False),
+    "large": ("-large", True, False),
+    "contrast": ("-contrast", False, True),
+}
+
+
 def render_screens(
     cfg: KioskConfig,
     screens: list[str],
@@ -127,19 +138,36 @@ def render_screens(
     langs: tuple[str, ...] = ("vi",),
     large_text: bool = False,
     contrast: bool = False,
+    modes: tuple[str, ...] | None = None,
     single_file: bool = False,
+    at: datetime | None = None,
+    problems: dict[str, list[str]] | None = None,
 ) -> list[Path]:
-    """Render screens with sample data offscreen; returns the PNG files written."""
+    """Render screens with sample data offscreen; returns the PNG files written.
+
+    ``modes`` (names of ``MODES``) renders each screen in each look; otherwise ``large_text``
+    and ``contrast`` choose one. ``at`` freezes the wall clock (dates, dossier codes, the
+    receipt's QR) so that renders can be compared from day to day. With ``problems`` given, each
+    render is checked by ``screens.layout_check`` and its problems are stored under the file name.
+    """
     from screens.kivy_env import prepare_kivy
 
     prepare_kivy(orientation=cfg.kiosk.orientation, offscreen=True)
     from kiosk.flow import InlineRunner
-    from kiosk.samples import ManualClock, identify_with_card, walk_to
+    from kiosk.samples import ManualClock, walk_to
+    from kiosk.workdays import frozen_clock
+    from screens.layout_check import check_layout
     from screens.pilot import Pilot
     from screens.shell import KioskApp
+    from screens.theme import LARGE_SCALE, NORMAL_SCALE
 
+    if modes:
+        looks = [MODES[m] for m in modes]
+    else:
+        suffix = ("-large" if large_text else "") + ("-contrast" if contrast else "")
+        looks = [(suffix, large_text, contrast)]
     written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="kiosk-screens-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kiosk-screens-") as tmp, frozen_clock(at):
         shot_cfg = screenshot_config(cfg, Path(tmp))
         services = build_services(shot_cfg)
         clock = ManualClock()
@@ -147,47 +175,69 @@ def render_screens(
         app = KioskApp(flow, shot_cfg.kiosk)
         pilot = Pilot(app)
         try:
-            for name in screens:
-                step = EXTRA_SCREENS.get(name) or Step(name)
-                for lang in langs:
-                    if services.virtual_printer is not None:
-                        paper_out = name in ("queue_printer_out", "ticket_not_printed")
-                        services.virtual_printer.set_paper("out" if paper_out else "ok")
-                    walk_to(flow, step)
-                    app.font_scale = 1.3 if large_text else 1.0
-                    app.set_contrast(contrast)
-                    app.set_lang(lang)
-                    if name == "identify_card":  # the chip read: photo and name to confirm
-                        screen = app.screens[Step.IDENTIFY]
-                        screen.digits = flow.services.card_reader.card.profile.id_number
-                        identify_with_card(flow, confirm=False)
-                        screen._read_done(True)
-                    if name == "documents_live":  # the camera's preview with the guidance
-                        screen = app.screens[Step.DOCUMENTS]
-                        screen.capture(
-                            next(r.id for r in flow.requirements() if not r.is_declaration)
-                        )
-                        pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
-                        screen._stop_polling()
-                        flow.stop_live()
-                    if name in ("form_keyboard", "form_address"):
-                        show_form_typing(app, pilot, address=name == "form_address")
-                    if name == "idle":  # 15 seconds before the session ends
-                        clock.advance(shot_cfg.kiosk.idle_timeout_s - 15)
-                        app.check_idle()
-                    pilot.pump(3)
-                    if single_file:
-                        path = out
-                    else:
-                        suffix = "-large" if large_text else ""
-                        suffix += "-contrast" if contrast else ""
-                        path = out / f"{name}-{lang}{suffix}.png"
-                    written.append(pilot.screenshot(path))
+            for suffix, large, high_contrast in looks:
+                for name in screens:
+                    step = EXTRA_SCREENS.get(name) or Step(name)
+                    for lang in langs:
+                        if services.virtual_printer is not None:
+                            paper_out = name in ("queue_printer_out", "ticket_not_printed")
+                            services.virtual_printer.set_paper("out" if paper_out else "ok")
+                        walk_to(flow, step)
+                        app.font_scale = LARGE_SCALE if large else NORMAL_SCALE
+                        app.set_contrast(high_contrast)
+                        app.set_lang(lang)
+                        _show_extra_state(name, app, flow, pilot, clock, shot_cfg)
+                        pilot.pump(3)
+                        path = out if single_file else out / f"{name}-{lang}{suffix}.png"
+                        written.append(pilot.screenshot(path))
+                        if problems is not None:
+                            found = check_layout(
+                                app.root, read_rgb(path), high_contrast=high_contrast
+                            )
+                            problems[path.name] = [str(p) for p in found]
         finally:
             walk_to(flow, Step.WELCOME)
             pilot.close()
             services.close()
     return written
+
+
+def read_rgb(path: Path) -> Any:
+    """A PNG as an RGB NumPy array (rows from the top)."""
+    import cv2
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _show_extra_state(
+    name: str, app: Any, flow: KioskFlow, pilot: Any, clock: Any, cfg: KioskConfig
+) -> None:
+    """Bring a screen to the state its extra name shows (the chip's photo, the live camera, …)."""
+    from kiosk.samples import identify_with_card
+
+    if name == "identify_card":  # the chip read: photo and name to confirm
+        screen = app.screens[Step.IDENTIFY]
+        screen.digits = flow.services.card_reader.card.profile.id_number
+        identify_with_card(flow, confirm=False)
+        screen._read_done(True)
+    if name == "documents_live":  # the camera's preview with the guidance
+        screen = app.screens[Step.DOCUMENTS]
+        screen.capture(next(r.id for r in flow.requirements() if not r.is_declaration))
+        pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
+        screen._stop_polling()
+        flow.stop_live()
+    if name == "documents_review":  # the captured page, straightened, to accept or retake
+        screen = app.screens[Step.DOCUMENTS]
+        screen.capture(next(r.id for r in flow.requirements() if not r.is_declaration))
+        pilot.wait_for(lambda s=screen: s.live_texture is not None)
+        screen.capture_now()
+        pilot.wait_for(lambda s=screen: s.phase == "review")
+    if name in ("form_keyboard", "form_address"):
+        show_form_typing(app, pilot, address=name == "form_address")
+    if name == "idle":  # 15 seconds before the session ends
+        clock.advance(cfg.kiosk.idle_timeout_s - 15)
+        app.check_idle()
 
 
 def show_form_typing(app: Any, pilot: Any, *, address: bool) -> None:

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from kiosk.app import SCREENSHOT_SCREENS, render_screens
+    from kiosk.app import MODES, SCREENSHOT_SCREENS, render_screens
 
     cfg = _load(args)
     if args.all:
@@ -71,6 +72,23 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         out = Path(args.out)
         langs = (args.lang or "vi",)
         single = True
+    modes = tuple(MODES) if args.modes == "all" else None
+    if args.modes and args.modes != "all":
+        modes = tuple(m.strip() for m in args.modes.split(","))
+        unknown = [m for m in modes if m not in MODES]
+        if unknown:
+            raise UsageError(f"unknown mode {unknown[0]!r} (modes: {', '.join(MODES)}, all)")
+    if modes and single and len(modes) > 1:
+        raise UsageError("one --out file holds one mode: use --all DIR for several")
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UsageError(
+                f"--at {args.at!r} is not a date and time like 2026-12-07T09:30"
+            ) from None
+    problems: dict[str, list[str]] | None = {} if args.check else None
     written = render_screens(
         cfg,
         screens,
@@ -78,10 +96,22 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         langs=langs,
         large_text=args.large_text,
         contrast=args.contrast,
+        modes=modes,
         single_file=single,
+        at=at,
+        problems=problems,
     )
-    _print(args, {"written": [str(p) for p in written]}, "\n".join(str(p) for p in written))
-    return EXIT_OK
+    found = {name: lines for name, lines in (problems or {}).items() if lines}
+    text = "\n".join(str(p) for p in written)
+    if found:
+        text += "\n" + "\n".join(
+            f"{name}: {line}" for name, lines in found.items() for line in lines
+        )
+    payload: dict[str, Any] = {"written": [str(p) for p in written]}
+    if problems is not None:
+        payload["problems"] = problems
+    _print(args, payload, text)
+    return EXIT_FAILED if found else EXIT_OK
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -176,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--lang", choices=["vi", "en"])
     shot.add_argument("--large-text", action="store_true")
     shot.add_argument("--contrast", action="store_true")
+    shot.add_argument(
+        "--modes", help="looks to render: normal,large,contrast or all (instead of the two flags)"
+    )
+    shot.add_argument(
+        "--at", help="hold the wall clock at this Vietnam time, e.g. 2026-12-07T09:30"
+    )
+    shot.add_argument(
+        "--check",
+        action="store_true",
+        help="check each render's layout, text and contrast (exit 1 with the problems)",
+    )
     shot.set_defaults(func=cmd_screenshot, own_log_level="INFO")
 
     config = sub.add_parser("config", help="configuration")

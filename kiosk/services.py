@@ -14,18 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kiosk.ratings import RatingStore
+from kiosk.workdays import now_vietnam
 
 log = logging.getLogger(__name__)
-
-TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def now_local() -> datetime:
     """The time in Vietnam, timezone-aware: receipts and dossier codes use the local date."""
-    return datetime.now(TIMEZONE)
+    return now_vietnam()
 
 
 class StaffAlerts:

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -57,9 +58,36 @@ DEFAULT_CUTOFF = time(16, 30)
 _SATURDAY, _SUNDAY = 5, 6
 
 
+_frozen_at: datetime | None = None
+
+
 def now_vietnam() -> datetime:
-    """The current time in Vietnam, timezone-aware: the default clock of the kiosk's services."""
+    """The current time in Vietnam, timezone-aware: the default clock of the kiosk's services
+    (unless ``frozen_clock`` holds it still)."""
+    if _frozen_at is not None:
+        return _frozen_at
     return datetime.now(VIETNAM_TZ)
+
+
+def frozen_now() -> datetime | None:
+    """The time ``frozen_clock`` holds the wall clock at, or None while it runs."""
+    return _frozen_at
+
+
+@contextmanager
+def frozen_clock(at: datetime | None) -> Iterator[None]:
+    """Hold the kiosk's wall clock at ``at`` (naive: Vietnam time) while inside; ``None``: leave
+    it running. ``kiosk screenshot --at`` renders dated screens that compare from day to day."""
+    global _frozen_at
+    if at is None:
+        yield
+        return
+    previous = _frozen_at
+    _frozen_at = at if at.tzinfo else at.replace(tzinfo=VIETNAM_TZ)
+    try:
+        yield
+    finally:
+        _frozen_at = previous
 
 
 def to_vietnam_time(moment: datetime) -> datetime:

@@ -39,6 +39,9 @@ class KioskScreen(Screen):
     def reset(self) -> None:
         """Forget the last citizen: clear every input and every shown personal datum."""
 
+    def shutdown(self) -> None:
+        """The app stops: cancel whatever this screen scheduled on the clock."""
+
     def on_lang(self) -> None:
         """The language changed while this screen is shown: re-render generated text."""
         self.refresh()

@@ -281,6 +281,9 @@ class DocumentsScreen(KioskScreen):
         self._stop_polling()
         self.flow.stop_live()
 
+    def shutdown(self) -> None:
+        self._stop_polling()
+
     def reset(self) -> None:
         self._stop_polling()
         self.flow.stop_live()

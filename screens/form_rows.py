@@ -21,7 +21,7 @@ from kivy.uix.textinput import TextInput
 
 from kiosk import addresses
 from kiosk.forms import ADDRESS_PARTS, FormField, Kind
-from screens.widgets import KButton
+from screens.widgets import KButton, KInput
 
 MSG_FROM_CHIP = "Filled in from your ID card chip; check it."
 MSG_FROM_QR = "Filled in from your ID card's QR code; check it."
@@ -48,7 +48,7 @@ SUGGESTIONS = 6
 Translate = Callable[[str], str]
 
 
-class FieldInput(TextInput):
+class FieldInput(KInput):
     """A big text input typed with the kiosk's own keyboard (never the system one)."""
 
     field = ObjectProperty(None, allownone=True)

@@ -128,7 +128,7 @@ class VietnameseKeyboard(BoxLayout):
         self.bind(minimum_height=self.setter("height"))
         self._build()
         with self.canvas.before:
-            self._bg_color = Color(*theme.NORMAL["line"])
+            self._bg_color = Color(*theme.NORMAL["panel"])
             self._bg = Rectangle(pos=self.pos, size=self.size)
         self.bind(pos=self._place_bg, size=self._place_bg)
         app = App.get_running_app()
@@ -393,9 +393,7 @@ class VietnameseKeyboard(BoxLayout):
     def _paint(self) -> None:
         app = App.get_running_app()
         colors = getattr(app, "colors", None) or theme.NORMAL
-        self._bg_color.rgba = (
-            colors["line"] if not getattr(app, "contrast", False) else colors["bg"]
-        )
+        self._bg_color.rgba = colors["panel"]
 
     # ------------------------------------------------------------------ keys
     def press(self, action: str, value: str = "") -> None:

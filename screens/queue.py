@@ -62,6 +62,7 @@ class QueueScreen(KioskScreen):
         super().__init__(**kwargs)
         self._rows: dict[str, ServiceRow] = {}
         self._priority_buttons: dict[str, KButton] = {}
+        self._no_priority: KButton | None = None
         self._load: dict[str, Any] = {}
         self._visit = 0  # answers for an earlier visit of the screen are dropped
         self._timer: Any = None
@@ -81,6 +82,9 @@ class QueueScreen(KioskScreen):
     def on_leave(self, *args: Any) -> None:
         self._visit += 1
         self._stop_timer()
+
+    def shutdown(self) -> None:
+        self.on_leave()
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -126,6 +130,13 @@ class QueueScreen(KioskScreen):
                 self.ids.priorities.add_widget(button)
             button.text = klass.label(lang)
             button.selected = code == self.priority
+        # the last choice says "none of these": most citizens are not a priority case
+        if self._no_priority is None:
+            self._no_priority = KButton()
+            self._no_priority.bind(on_release=lambda _b: self.choose_priority(""))
+            self.ids.priorities.add_widget(self._no_priority)
+        self._no_priority.text = self.t("Not in a priority group")
+        self._no_priority.selected = not self.priority
 
     def choose_service(self, code: str) -> None:
         self.session.touch()
@@ -133,6 +144,7 @@ class QueueScreen(KioskScreen):
         self.refresh()
 
     def choose_priority(self, code: str) -> None:
+        """Choose a priority group ("" for none); tapping the chosen group again takes it back."""
         self.session.touch()
         self.priority = "" if self.priority == code else code
         self.refresh()
@@ -151,6 +163,8 @@ class QueueScreen(KioskScreen):
             row.info = ""
         for button in self._priority_buttons.values():
             button.selected = False
+        if self._no_priority is not None:
+            self._no_priority.selected = True
 
 
 class TicketScreen(KioskScreen):

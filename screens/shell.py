@@ -195,8 +195,8 @@ class KioskApp(App):
             current.on_lang()
 
     def toggle_large_text(self) -> None:
-        large = self.font_scale == theme.NORMAL_SCALE
-        self.font_scale = theme.LARGE_SCALE if large else theme.NORMAL_SCALE
+        """ "A+": the next zoom step, the largest going back to normal."""
+        self.font_scale = theme.next_zoom(self.font_scale)
 
     def toggle_contrast(self) -> None:
         self.set_contrast(not self.contrast)
@@ -294,6 +294,10 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if self._idle_event is not None:
             self._idle_event.cancel()
+        if self._notice_event is not None:
+            self._notice_event.cancel()
+        for screen in self.screens.values():
+            screen.shutdown()
 
 
 __all__ = ["KioskApp", "Journey", "load_kv"]

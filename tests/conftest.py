@@ -17,6 +17,13 @@ os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
+# The kiosk's window (1080×1920 portrait) before any test module imports a screen: a screen module
+# imported first would create Kivy's default 800×600 window, and the UI tests would tap widgets
+# laid out for a screen no kiosk has.
+from screens.kivy_env import prepare_kivy  # noqa: E402
+
+prepare_kivy(offscreen=True)
+
 
 @pytest.fixture
 def kiosk_env(tmp_path: Path) -> dict[str, str]:
