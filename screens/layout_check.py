@@ -261,21 +261,13 @@ def check_layout(root: Any, rgb: np.ndarray, *, high_contrast: bool = False) -> 
 
 
 def _text_rect(shown: Shown) -> Rect:
-    """Where a label's text is drawn: its texture, placed by its alignment, within its rect."""
+    """Where a label's text is drawn: Kivy centres the texture on the widget (alignment acts
+    inside ``text_size``), cut to what is visible."""
     widget = shown.widget
     tw, th = widget.texture_size
-    x, y, right, top = shown.visible or shown.rect
-    halign, valign = getattr(widget, "halign", "left"), getattr(widget, "valign", "bottom")
-    width, height = min(tw, right - x), min(th, top - y)
-    left = (
-        x
-        if halign in ("left", "justify")
-        else (right - width if halign == "right" else (x + right - width) / 2)
-    )
-    bottom = (
-        y if valign == "bottom" else (top - height if valign == "top" else (y + top - height) / 2)
-    )
-    return (left, bottom, left + width, bottom + height)
+    cx, cy = widget.to_window(*widget.center)
+    drawn = (cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)
+    return _intersect(drawn, shown.visible or shown.rect) or (cx, cy, cx, cy)
 
 
 def _overlaps(items: list[Shown], rect_of: Any = None) -> list[Problem]:
