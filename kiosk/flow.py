@@ -579,7 +579,9 @@ class KioskFlow:
         form_doc = Attachment(requirement_id=req.id, title=req.title("vi"), pages=[pdf])
         return replace(submission, attachments=[form_doc, *others])
 
-    def receipt_data(self, submission: Any = None, result: Any = None) -> Any:
+    def receipt_data(self, submission: Any = None, result: Any = None, lang: str = "vi") -> Any:
+        """What the receipt says, printed (in Vietnamese) and on the receipt screen (``lang``
+        names the procedure and the documents; everything else is the same)."""
         from kiosk.receipt import ReceiptData
 
         data = self.session.data
@@ -588,18 +590,23 @@ class KioskFlow:
         identity = data.identity
         cfg = self.services.config.kiosk
         docs = [
-            req.title("vi")
+            req.title(lang)
             for req in self.requirements()
             if data.pages.get(req.id) or data.on_file.get(req.id) or req.is_declaration
         ]
-        name = submission.applicant.full_name if submission else None
+        # the name as submitted: the chip's, else the one typed in the form (no chip read)
+        name = (
+            (submission.applicant.full_name if submission else None)
+            or (identity.full_name if identity else None)
+            or _answer_for(self.form(), data.answers, "identity.full_name")
+        )
         return ReceiptData(
             agency_name=cfg.agency_name,
             agency_code=cfg.agency_code,
-            procedure_name=proc.title("vi"),
+            procedure_name=proc.title(lang),
             procedure_code=proc.code,
             dossier_code=result.dossier_code,
-            applicant_name=name or (identity.full_name if identity else "") or "",
+            applicant_name=name or "",
             applicant_id=identity.id_number if identity else "",
             documents=docs,
             fee_vnd=result.fee_vnd,
@@ -784,6 +791,11 @@ class KioskFlow:
 
     def back(self) -> None:
         self.session.back()
+
+    def go_back_to(self, step: Step) -> None:
+        """The review's "Edit": back to an earlier step (the form, the documents) with
+        everything entered kept; the citizen then comes forward through the steps after it."""
+        self.session.back_to(step)
 
     def cancel(self) -> None:
         self.stop_live()

@@ -393,6 +393,14 @@ def mask_id(number: str) -> str:
     return number[:3] + "*" * (len(number) - 6) + number[-3:]
 
 
+def collect_place(agency_name: str, place: str) -> str:
+    """Where the result is handed back: the receiving agency, followed by the place (địa danh)
+    unless its name already says it ("Trung tâm Phục vụ hành chính công tỉnh, Huế")."""
+    if not place or place.casefold() in agency_name.casefold():
+        return agency_name
+    return f"{agency_name}, {place}"
+
+
 # --------------------------------------------------------------------------- layouts
 
 
@@ -767,6 +775,7 @@ __all__ = [
     "SeparatorBlock",
     "SpacerBlock",
     "TextBlock",
+    "collect_place",
     "dots_for_width_mm",
     "draw_text",
     "font_pieces",

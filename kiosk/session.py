@@ -9,7 +9,8 @@ journeys start at the welcome step::
     queue:   WELCOME → QUEUE → TICKET → (end)
     look-up: WELCOME → LOOKUP → LOOKUP_RESULT → (end)
 
-``back()`` returns to the previous step of the journey (not once the dossier is submitted);
+``back()`` returns to the previous step of the journey (not once the dossier is submitted),
+``back_to(step)`` to an earlier one (the review's "Edit");
 ``cancel()`` and the idle timeout end the session: everything personal is wiped and the kiosk is
 back at WELCOME. The idle rule: after ``timeout_s`` seconds without a touch the session ends; the
 last ``warning_s`` of them show a warning with a "continue" button (``touch()``). Nothing times
@@ -354,6 +355,16 @@ class Session:
             self.end(EndReason.CANCELLED)
         else:
             self._go(steps[index - 1])
+
+    def back_to(self, step: Step) -> None:
+        """Return to an earlier step of the journey (the review's "Edit"); nothing entered is
+        lost: the answers, pages and papers stay until the citizen changes them."""
+        if not self.can_go_back():
+            raise SessionError(f"cannot go back from {self.step.value}")
+        steps = self.steps
+        if step not in steps or steps.index(step) >= steps.index(self.step):
+            raise SessionError(f"{step.value} is not a step before {self.step.value}")
+        self._go(step)
 
     def can_cancel(self) -> bool:
         return self.step != Step.WELCOME and not self.busy

@@ -1,4 +1,9 @@
-"""Receipt and rating screens: the dossier code, appointment date and QR; then satisfaction."""
+"""Receipt and rating screens: the receipt on screen (code, appointment, QR and everything the
+printed receipt says); then satisfaction.
+
+When the printer fails, this screen is the citizen's only record: it shows what the printed
+receipt shows, from the same data (``KioskFlow.receipt_data``), in the citizen's language.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import qrcode
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from kiosk.receipt import collect_place, format_date, mask_id
+from kiosk.workdays import to_vietnam_time
 from screens.base import KioskScreen
 
 
@@ -27,6 +34,12 @@ class ReceiptScreen(KioskScreen):
     code = StringProperty("")
     appointment = StringProperty("")
     fee = StringProperty("")
+    procedure = StringProperty("")
+    applicant = StringProperty("")
+    applicant_id = StringProperty("")
+    documents = StringProperty("")
+    received_at = StringProperty("")
+    collect_at = StringProperty("")
     printed = BooleanProperty(True)
     provisional = BooleanProperty(False)
     qr = ObjectProperty(None, allownone=True)
@@ -42,21 +55,37 @@ class ReceiptScreen(KioskScreen):
         result = self.session.data.result
         if result is None:
             return
-        self.code = result.dossier_code
-        self.appointment = result.appointment_date.strftime("%d/%m/%Y")
-        self.fee = fee_text(result.fee_vnd, self.app.lang, self.t("Free of charge"))
+        lang = self.app.lang
+        receipt = self.flow.receipt_data(lang=lang)
+        self.code = receipt.dossier_code
+        self.appointment = format_date(receipt.appointment_date)
+        self.fee = fee_text(receipt.fee_vnd, lang, self.t("Free of charge"))
+        self.procedure = receipt.procedure_name
+        self.applicant = receipt.applicant_name
+        self.applicant_id = mask_id(receipt.applicant_id)
+        docs = receipt.documents
+        self.documents = (
+            "\n".join(f"{i}. {doc}" for i, doc in enumerate(docs, start=1))
+            if docs
+            else self.t("No documents")
+        )
+        self.received_at = to_vietnam_time(receipt.received_at).strftime("%d/%m/%Y %H:%M")
+        self.collect_at = collect_place(receipt.agency_name, self.app.settings.place)
         self.printed = bool(self.session.data.receipt_printed)
-        self.provisional = bool(result.provisional)
+        self.provisional = bool(receipt.provisional)
         if self.qr is None or getattr(self, "_qr_code", None) != self.code:
-            self.qr_payload = self.flow.receipt_data().qr_payload()
+            self.qr_payload = receipt.qr_payload()
             self.qr = qr_texture(self.qr_payload)
             self._qr_code = self.code
+        self.ids.details_scroll.scroll_y = 1
 
     def done(self) -> None:
         self.flow.receipt_done()
 
     def reset(self) -> None:
         self.code = self.appointment = self.fee = ""
+        self.procedure = self.applicant = self.applicant_id = self.documents = ""
+        self.received_at = self.collect_at = ""
         self.qr = None
         self.qr_payload = ""
         self._qr_code = None

@@ -6,11 +6,17 @@ from kivy.properties import StringProperty
 
 from kiosk.declaration import answer_items
 from kiosk.declaration_pdf import Table
+from kiosk.session import Step
 from screens.base import KioskScreen
+
+#: The steps the review's "Edit" buttons go back to, by section.
+EDIT_STEPS = {"form": Step.FORM, "documents": Step.DOCUMENTS}
 
 
 class ReviewScreen(KioskScreen):
     procedure = StringProperty("")
+    fee = StringProperty("")
+    processing = StringProperty("")
     applicant = StringProperty("")
     answers = StringProperty("")
     documents = StringProperty("")
@@ -21,7 +27,11 @@ class ReviewScreen(KioskScreen):
         proc = self.flow.current_procedure()
         if proc is None:
             return
+        from screens.procedure import fee_text
+
         self.procedure = proc.title(lang)
+        self.fee = fee_text(proc.fee_vnd, lang, self.t("Free of charge"))
+        self.processing = self.t("{n} working days").format(n=proc.processing_days)
         identity = data.identity
         lines_applicant = []
         if identity is not None:
@@ -54,12 +64,18 @@ class ReviewScreen(KioskScreen):
             elif n:
                 doc_lines.append(f"{req.title(lang)}: " + self.t("{n} page(s)").format(n=n))
         self.documents = "\n".join(doc_lines) or self.t("No documents")
+        self.ids.scroll.scroll_y = 1
 
     def confirm(self) -> None:
         self.flow.confirm_review()
 
+    def edit(self, section: str) -> None:
+        """ "Edit" beside a section: back to its step, everything entered kept."""
+        self.flow.go_back_to(EDIT_STEPS[section])
+
     def reset(self) -> None:
         self.procedure = self.applicant = self.answers = self.documents = ""
+        self.fee = self.processing = ""
 
 
 class SubmitScreen(KioskScreen):
