@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Offscreen-capable Kivy settings: no command-line parsing by Kivy, a private Kivy home.
 KIVY_ENV := KIVY_NO_ARGS=1 KIVY_HOME=$${KIVY_HOME:-$$(mktemp -d)}
 
-.PHONY: setup run run-offscreen test lint screenshots bench locale lock clean
+.PHONY: setup run run-offscreen test lint screenshots references bench locale lock clean
 
 setup:
 	bash scripts/bootstrap.sh
@@ -27,6 +27,10 @@ lint: setup
 
 screenshots: setup
 	$(KIVY_ENV) $(VENV)/bin/kiosk screenshot --all out/screens
+
+# After an intended change of a screen: regenerate tests/rendered/reference/ (look at each image).
+references: setup
+	$(KIVY_ENV) $(PY) scripts/update_references.py
 
 bench: setup
 	$(KIVY_ENV) $(PY) bench/startup.py
