@@ -82,8 +82,8 @@ def run_kiosk(
     runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
     flow = KioskFlow(make_session(cfg), services, runner)
     app = KioskApp(flow, cfg.kiosk)
-    if seconds is not None:
-        Clock.schedule_once(lambda dt: app.stop(), seconds)
+    if seconds is not None:  # counted from the first frame, not from Kivy's import
+        app.bind(on_start=lambda *a: Clock.schedule_once(lambda dt: app.stop(), seconds))
     if on_ready is not None:
         app.bind(on_start=lambda *a: Clock.schedule_once(lambda dt: on_ready(), 0))
 
