@@ -82,10 +82,14 @@ def run_kiosk(
     runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
     flow = KioskFlow(make_session(cfg), services, runner)
     app = KioskApp(flow, cfg.kiosk)
-    if seconds is not None:  # counted from the first frame, not from Kivy's import
-        app.bind(on_start=lambda *a: Clock.schedule_once(lambda dt: app.stop(), seconds))
-    if on_ready is not None:
-        app.bind(on_start=lambda *a: Clock.schedule_once(lambda dt: on_ready(), 0))
+
+    def started(*_args: Any) -> None:  # returns None: a true result would stop the dispatch
+        if seconds is not None:  # counted from the first frame, not from Kivy's import
+            Clock.schedule_once(lambda dt: app.stop(), seconds)
+        if on_ready is not None:
+            Clock.schedule_once(lambda dt: on_ready(), 0)
+
+    app.bind(on_start=started)
 
     def stop_on_signal(signum: int, frame: Any) -> None:
         log.info("signal %d: stopping the kiosk (session wiped, devices closed)", signum)

@@ -8,20 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_kiosk(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
+from tests.cli_helpers import ROOT, offscreen_kiosk_env, run_kiosk
 
 
 def test_config_check_default_is_ok() -> None:
@@ -65,14 +52,7 @@ def test_run_refuses_a_broken_config_with_one_line(tmp_path: Path) -> None:
 
 
 def test_run_starts_offscreen_and_stops(tmp_path: Path) -> None:
-    env = {
-        "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "var"),
-        "KIOSK_KIOSK_FULLSCREEN": "false",
-        "KIOSK_PRINTER_PORT": "0",
-        "KIVY_NO_ARGS": "1",
-        "KIVY_HOME": str(tmp_path / "kivy"),
-        "SDL_VIDEODRIVER": "offscreen",
-    }
+    env = offscreen_kiosk_env(tmp_path)
     result = run_kiosk("--log-level", "INFO", "run", "--offscreen", "--seconds", "2", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kiosk KIOSK-01 starting" in result.stderr

@@ -7,28 +7,11 @@ the X11 cut buffer) while the kiosk's own "starting: printer=…" line was hidde
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from kiosk.cli import OWN_LOGGERS, configure_logging
 from screens.kivy_env import KivyNoise
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_kiosk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "KIVY_"))}
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        timeout=120,
-    )
+from tests.cli_helpers import offscreen_kiosk_env, run_kiosk
 
 
 def _record(level: int, msg: str, name: str = "kivy") -> logging.LogRecord:
@@ -36,15 +19,7 @@ def _record(level: int, msg: str, name: str = "kivy") -> logging.LogRecord:
 
 
 def test_kiosk_run_logs_its_devices_and_no_kivy_noise(tmp_path: Path) -> None:
-    env = {
-        "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "var"),
-        "KIOSK_KIOSK_FULLSCREEN": "false",
-        "KIOSK_PRINTER_PORT": "0",
-        "KIVY_NO_ARGS": "1",
-        "KIVY_HOME": str(tmp_path / "kivy"),
-        "SDL_VIDEODRIVER": "offscreen",
-    }
-    result = run_kiosk("run", "--offscreen", "--seconds", "3", env=env)
+    result = run_kiosk("run", "--offscreen", "--seconds", "3", env=offscreen_kiosk_env(tmp_path))
     err = result.stderr
     assert result.returncode == 0, err[-3000:]
     assert "kiosk KIOSK-01 starting: printer=simulated camera=simulated" in err, err
