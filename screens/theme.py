@@ -22,6 +22,8 @@ NORMAL: dict[str, Colour] = {
     "on_secondary": (0.05, 0.20, 0.45, 1),
     "selected": (0.86, 0.92, 1.0, 1),
     "on_selected": (0.03, 0.17, 0.40, 1),
+    "pressed": (0.30, 0.34, 0.40, 1),
+    "on_pressed": (1, 1, 1, 1),
     "panel": (0.80, 0.83, 0.88, 1),  # behind the keyboard's keys
     "header": (0.64, 0.11, 0.11, 1),
     "on_header": (1, 1, 1, 1),
@@ -47,6 +49,8 @@ HIGH_CONTRAST: dict[str, Colour] = {
     "on_secondary": (1, 0.84, 0, 1),
     "selected": (0, 0, 0, 1),
     "on_selected": (1, 1, 1, 1),
+    "pressed": (1, 1, 1, 1),
+    "on_pressed": (0, 0, 0, 1),
     "panel": (0, 0, 0, 1),
     "header": (0, 0, 0, 1),
     "on_header": (1, 1, 1, 1),

@@ -50,7 +50,7 @@ class KButton(ButtonBehavior, Label):
         if disabled:
             return colours["disabled"]
         if state == "down":
-            return colours["muted"]
+            return colours["pressed"]
         if selected:
             return colours["selected"]
         return colours[{"primary": "primary", "danger": "error"}.get(kind, "secondary")]
@@ -72,7 +72,7 @@ class KButton(ButtonBehavior, Label):
         colours: Palette, kind: str, state: str, selected: bool, disabled: bool
     ) -> Colour:
         if state == "down" and not disabled:
-            return colours["bg"] if colours["muted"] == colours["fg"] else colours["on_primary"]
+            return colours["on_pressed"]
         if selected:
             return colours["on_selected"]
         return colours[{"primary": "on_primary", "danger": "on_error"}.get(kind, "on_secondary")]
