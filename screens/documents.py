@@ -97,6 +97,16 @@ class DocumentsScreen(KioskScreen):
         self._outline: Line | None = None
 
     # ------------------------------------------------------------------ the list
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.on_preview(self, self.preview)
+
+    def on_preview(self, _screen: Any, preview: str) -> None:
+        """The last page shown above the list; with no page yet, no empty frame there."""
+        image = self.ids.preview
+        image.size_hint_y = 0.3 if preview else None
+        if not preview:
+            image.height = 0
+
     def refresh(self) -> None:
         lang = self.app.lang
         reqs = self.flow.requirements() if self.flow.current_procedure() else []
