@@ -17,6 +17,6 @@ Layout::
     embedded.py   the server in a thread on loopback (the kiosk's demo mode)
     demo.py       seed-demo: papers on file for the simulated demo citizen
 
-Run it with ``kiosk backoffice serve`` (kiosk/cli_backoffice.py); in code,
+Run it with ``kiosk backoffice serve`` (kiosk/cli/backoffice.py); in code,
 ``backoffice.app.create_app(backoffice.settings.load_settings())``.
 """

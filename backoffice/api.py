@@ -44,7 +44,7 @@ from backoffice.schemas import (
     SubmissionAnswer,
 )
 from backoffice.upload import receive_upload
-from kiosk.dossier import DossierState
+from kiosk.dossier.model import DossierState
 
 API_VERSION = "1.0.0"
 MAX_JSON_BODY = 1024 * 1024

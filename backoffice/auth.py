@@ -1,6 +1,6 @@
 """Who is calling: kiosks by signed requests, staff by a Bearer token; the kiosks' secrets at rest.
 
-Kiosk requests carry (the scheme is ``kiosk.backoffice_http``'s, shared by both sides)::
+Kiosk requests carry (the scheme is ``kiosk.delivery.http_client``'s, shared by both sides)::
 
     X-Kiosk-Id        the kiosk's id
     X-Timestamp       Unix seconds; refused beyond ±clock_skew_s of the server's clock
@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from backoffice.db import Kiosk, Nonce
 from backoffice.errors import ApiError, unauthenticated
 from backoffice.settings import Settings
-from kiosk.backoffice_http import AUTH_SCHEME, request_signature
+from kiosk.delivery.signing import AUTH_SCHEME, request_signature
 from kiosk.errors import KioskError
 
 if TYPE_CHECKING:

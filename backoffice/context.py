@@ -22,9 +22,10 @@ from backoffice.auth import SecretBox, load_secret_box
 from backoffice.db import make_engine, make_sessions
 from backoffice.settings import Settings
 from backoffice.storage import BlobStore, StorageError
-from kiosk.catalog import Catalog, load_catalog
+from kiosk.catalog.procedures import Catalog, load_catalog
+from kiosk.dossier.workdays import HolidayCalendar, load_holidays
 from kiosk.errors import KioskError
-from kiosk.workdays import VIETNAM_TZ, HolidayCalendar, frozen_now, load_holidays
+from kiosk.infra.clock import VIETNAM_TZ, frozen_now
 
 
 @dataclass

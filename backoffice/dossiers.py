@@ -39,9 +39,8 @@ from sqlalchemy.orm import Session
 from backoffice.db import AttachmentFile, DailySequence, Dossier, Paper, StatusEvent
 from backoffice.errors import ApiError, rejected, unavailable
 from backoffice.upload import ReceivedPart
-from kiosk.backoffice import TRANSITIONS, dossier_problems
-from kiosk.catalog import CatalogError, DocumentRequirement, Procedure
-from kiosk.dossier import (
+from kiosk.catalog.procedures import CatalogError, DocumentRequirement, Procedure
+from kiosk.dossier.model import (
     Attachment,
     DossierCodeError,
     DossierFormatError,
@@ -52,7 +51,8 @@ from kiosk.dossier import (
     format_dossier_code,
     parse_dossier_code,
 )
-from kiosk.dossier import StatusEvent as Event
+from kiosk.dossier.model import StatusEvent as Event
+from kiosk.dossier.rules import TRANSITIONS, dossier_problems
 
 if TYPE_CHECKING:
     from backoffice.context import Context
@@ -292,7 +292,7 @@ def _store(
     if seq > 9999:
         raise rejected([f"the daily sequence of {agency} for {day} is exhausted"])
     code = format_dossier_code(agency, day, seq)
-    from kiosk.workdays import add_working_days
+    from kiosk.dossier.workdays import add_working_days
 
     appointment = add_working_days(received_at, procedure.processing_days, ctx.holidays)
     session.add(

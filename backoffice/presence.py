@@ -43,8 +43,8 @@ from sqlalchemy import delete, select, update
 from backoffice.context import iso_time
 from backoffice.db import Paper, PresenceChallenge, PresenceToken
 from backoffice.errors import ApiError
-from kiosk.dossier import is_id_number
-from kiosk.workdays import VIETNAM_TZ
+from kiosk.dossier.model import is_id_number
+from kiosk.infra.clock import VIETNAM_TZ
 
 if TYPE_CHECKING:
     from backoffice.context import Context
@@ -145,8 +145,7 @@ def verify_proof(ctx: Context, kiosk_id: str, citizen_id: str, body: dict[str, A
     from kiosk.emrtd.active_auth import verify_response
     from kiosk.emrtd.errors import EmrtdError
     from kiosk.emrtd.lds import parse_dg13, parse_dg14, parse_dg15
-    from kiosk.emrtd.passive_auth import verify
-    from kiosk.identity import Authenticity
+    from kiosk.emrtd.passive_auth import PassiveAuthStatus, verify
 
     check_citizen_id(citizen_id)
     challenge = _decode("challenge", body.get("challenge"), True)
@@ -169,7 +168,7 @@ def verify_proof(ctx: Context, kiosk_id: str, citizen_id: str, body: dict[str, A
         groups[14] = dg14
     today = datetime.fromtimestamp(ctx.clock(), VIETNAM_TZ).date()
     passive = verify(sod, groups, ctx.trust, at=today)
-    if passive.status is not Authenticity.AUTHENTIC:
+    if passive.status is not PassiveAuthStatus.AUTHENTIC:
         log.warning(
             "presence refused for kiosk %s: passive authentication %s: %s",
             kiosk_id,

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import paths
-from kiosk.dossier import is_agency_code
+from kiosk.dossier.model import is_agency_code
 from kiosk.errors import KioskError
 
 ENV_PREFIX = "BACKOFFICE_"

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from kiosk.durable import fsync_dir
+from kiosk.infra.durable import fsync_dir
 
 _CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-f]{64}$")

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def typed_forms(name: str, short: str) -> list[str]:
     """Ways a citizen may type a name."""
-    from kiosk.addresses import fold
+    from kiosk.forms.addresses import fold
 
     return [short, fold(short), short.lower(), name, fold(short).replace(" ", "")]
 
@@ -60,7 +60,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def main() -> int:
-    from kiosk import addresses
+    from kiosk.forms import addresses
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--searches", type=int, default=1000)

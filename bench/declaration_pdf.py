@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kiosk.declaration_pdf import (  # noqa: E402 - after the path set-up
+from kiosk.forms.declaration_pdf import (  # noqa: E402 - after the path set-up
     Declaration,
     Line,
     Section,

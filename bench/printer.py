@@ -2,7 +2,7 @@
 
     python bench/printer.py [--repeat 5] [--width-mm 80] [--json]
 
-For the sample receipt and ticket (kiosk.sample_receipts) and each job mode (raster text with
+For the sample receipt and ticket (kiosk.demo.receipts) and each job mode (raster text with
 the QR in the image, raster with the printer's native QR, TCVN-3 text with native QR,
 Windows-1258 text with native QR) it measures:
 
@@ -31,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from escpos.printer import Dummy  # noqa: E402
 
-from devices.escpos_job import JobOptions, compose_job  # noqa: E402
-from devices.printer import EscposReceiptPrinter, escpos_profile, write_job  # noqa: E402
+from devices.printer.blocks import dots_for_width_mm
+from devices.printer.escpos import EscposReceiptPrinter, escpos_profile, write_job  # noqa: E402
+from devices.printer.escpos_job import JobOptions, compose_job  # noqa: E402
 from devices.simulated.escpos_printer import VirtualEscposPrinter  # noqa: E402
-from kiosk.receipt import dots_for_width_mm, receipt_layout, ticket_layout  # noqa: E402
-from kiosk.sample_receipts import sample_receipt, sample_ticket  # noqa: E402
+from kiosk.demo.receipts import sample_receipt, sample_ticket  # noqa: E402
+from kiosk.printing.receipt import receipt_layout, ticket_layout  # noqa: E402
 
 MODES = {
     "raster, QR image": JobOptions(),

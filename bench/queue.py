@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.queue_config import load_queue_config  # noqa: E402
-from kiosk.queue_policy import (  # noqa: E402
+from kiosk.tickets.config import load_queue_config  # noqa: E402
+from kiosk.tickets.policy import (  # noqa: E402
     Candidate,
     CycleState,
     Mode,

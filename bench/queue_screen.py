@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from devices.printer import EscposReceiptPrinter  # noqa: E402
+from devices.printer.escpos import EscposReceiptPrinter  # noqa: E402
 from devices.simulated.escpos_printer import VirtualEscposPrinter  # noqa: E402
-from kiosk.app import make_session  # noqa: E402
-from kiosk.config import load_config  # noqa: E402
-from kiosk.flow import KioskFlow  # noqa: E402
-from kiosk.services import build_services  # noqa: E402
+from kiosk.app.launch import make_session  # noqa: E402
+from kiosk.app.services import build_services  # noqa: E402
+from kiosk.config.settings import load_config  # noqa: E402
+from kiosk.flow.kiosk_flow import KioskFlow  # noqa: E402
 
 
 def ms(fn, repeat: int = 1) -> list[float]:

@@ -47,8 +47,8 @@ def child(kind: str) -> None:
         Bare().run()
         return
 
-    from kiosk.app import run_kiosk
-    from kiosk.config import load_config
+    from kiosk.app.launch import run_kiosk
+    from kiosk.config.settings import load_config
 
     run_kiosk(load_config(), offscreen=True, on_ready=lambda: ready(0))
 

@@ -3,7 +3,7 @@ office, and the latency the outbox adds per dossier.
 
     python bench/submit.py [--dossiers 40] [--page-kb 200] [--dir DIR] [--json]
 
-Each dossier is a plausible sample (kiosk/sample_dossiers.py) of procedure 2.001740 with two
+Each dossier is a plausible sample (kiosk/demo/dossiers.py) of procedure 2.001740 with two
 scanned PDF pages of about ``--page-kb`` KB. The back office is ``LocalBackOffice`` (SQLite,
 attachments copied and hashed, fsynced) in a temporary folder (``--dir``: put it on the disk the
 kiosk uses; fsync costs are the point). Three runs, each on a fresh back office:
@@ -44,13 +44,14 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def main() -> int:
-    from kiosk.backoffice import LocalBackOffice
-    from kiosk.catalog import load_catalog
-    from kiosk.outbox import EntryState, Outbox, OutboxSender
-    from kiosk.outbox_crypto import generate_key
+    from kiosk.catalog.procedures import load_catalog
+    from kiosk.delivery.local_backoffice import LocalBackOffice
+    from kiosk.delivery.outbox.crypto import generate_key
+    from kiosk.delivery.outbox.sender import OutboxSender
+    from kiosk.delivery.outbox.store import EntryState, Outbox
+    from kiosk.demo.dossiers import sample_dossiers
+    from kiosk.dossier.workdays import load_holidays
     from kiosk.paths import CONFIG_DIR
-    from kiosk.sample_dossiers import sample_dossiers
-    from kiosk.workdays import load_holidays
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=40)

@@ -3,15 +3,15 @@
     KioskError                       (kiosk/errors.py)
      └── DeviceError                 a device of the kiosk failed
           ├── DeviceUnavailable      missing, unplugged, not configured, driver not running
-          │    ├── CameraUnavailable          (devices/camera.py)
-          │    └── ReaderUnavailable          (devices/card_reader.py)
-          │         └── PcscServiceUnavailable  pcscd not running (devices/pcsc_reader.py)
+          │    ├── CameraUnavailable          (devices/camera/interface.py)
+          │    └── ReaderUnavailable          (devices/card_reader/interface.py)
+          │         └── PcscServiceUnavailable  pcscd not running (devices/card_reader/pcsc.py)
           ├── DeviceTimeout          the device did not answer, or nothing came, in time
-          │    └── NoCard                     (devices/card_reader.py)
+          │    └── NoCard                     (devices/card_reader/interface.py)
           ├── CardRemoved            the card left the reader's field in the middle of a read
           └── CardError              the card or the reader failed an exchange (carries ``sw``)
 
-The printer's errors (devices/printer.py) hang from the same three classes.
+The printer's errors (devices/printer/interface.py) hang from the same three classes.
 ``str(err)`` is the technical detail for the log; ``err.msgid`` is the citizen's message.
 Driver exceptions (OpenCV, pyscard, python-escpos, sockets) are converted at the boundary of
 each device module and never leak past it.

@@ -6,7 +6,7 @@ with the paper's title and date when the back office holds a matching paper, the
 instead" to go back to the camera), ``live`` (the camera's
 preview with the page outline drawn, the guidance in words, the progress to the automatic
 capture, and a "capture now" button), ``review`` (the straightened page: use it or retake).
-Frames come from ``kiosk.live_capture`` on a worker thread; this screen only draws them.
+Frames come from ``kiosk.camera.live_capture`` on a worker thread; this screen only draws them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kivy.properties import (
 )
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.papers_on_file import label
+from kiosk.flow.papers_on_file import label
 from screens.base import KioskScreen
 from screens.widgets import KButton
 

@@ -18,7 +18,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.textinput import TextInput
 
-from kiosk.forms import FormField, FormSpec, Kind
+from kiosk.forms.spec import FormField, FormSpec, Kind
 from screens.base import KioskScreen
 from screens.form_rows import BaseRow, make_row
 from screens.keyboard import VietnameseKeyboard  # noqa: F401  (used by form.kv)

@@ -19,8 +19,8 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.textinput import TextInput
 
-from kiosk import addresses
-from kiosk.forms import ADDRESS_PARTS, FormField, Kind
+from kiosk.forms import addresses
+from kiosk.forms.spec import ADDRESS_PARTS, FormField, Kind
 from screens.widgets import KButton, KInput
 
 MSG_FROM_CHIP = "Filled in from your ID card chip; check it."

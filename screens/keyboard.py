@@ -5,7 +5,7 @@ first, for codes such as 000.00.08.H21-261124-0001, and an "ABC" key to capital 
 digits, '.' and '-' kept above and beside them) for the agency part such as H21.
 
 ``VietnameseKeyboard`` types into its ``target`` (a Kivy ``TextInput``) at the cursor, through a
-``kiosk.vn_typing.Composer``: what it writes is always NFC. A selection is replaced by the key
+``kiosk.forms.vn_typing.Composer``: what it writes is always NFC. A selection is replaced by the key
 typed (backspace deletes it). It talks upward through two events: ``on_enter`` (the "Next" key:
 on to the next field) and ``on_hide`` (the "Done" key). Keys are ``KButton``s (the theme's
 colours, large-text and high-contrast modes) at least ``theme.MIN_TOUCH`` high; the keys and
@@ -36,9 +36,9 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from kiosk.forms.vn_typing import STYLES, TONE_NAMES, Composer, Tone, nfc
 from kiosk.i18n import translate
 from kiosk.paths import FONTS_DIR
-from kiosk.vn_typing import STYLES, TONE_NAMES, Composer, Tone, nfc
 from screens import theme
 from screens.widgets import KButton
 

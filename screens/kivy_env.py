@@ -5,7 +5,8 @@ any ``import kivy``. Offscreen rendering uses SDL's offscreen video driver over 
 (Debian's libgl1-mesa-dri, libegl1, libgles2): no X server is needed.
 
 Kivy logs through Python's ``logging`` (``KIVY_LOG_MODE=PYTHON``) as the ``kivy`` logger, and
-that logger follows the process's logging setup (``kiosk --log-level``, see kiosk/cli.py) rather
+that logger follows the process's logging setup (``kiosk --log-level``, see kiosk/cli/main.py)
+rather
 than Kivy's own config.ini level, so the kiosk's INFO lines are not buried under Kivy's.
 ``KivyNoise`` drops the few start-up records that are harmless on a kiosk yet look alarming in
 the operators' log; every other Kivy warning and error still shows.
@@ -74,7 +75,7 @@ def prepare_kivy(
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     # SDL would turn SIGTERM/SIGINT into a window-close request, which the kiosk refuses; the
-    # kiosk handles those signals itself and shuts down cleanly (kiosk.app.run_kiosk).
+    # kiosk handles those signals itself and shuts down cleanly (kiosk.app.launch.run_kiosk).
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")  # not xclip/xsel: no X server here
     if "KIVY_HOME" not in os.environ:

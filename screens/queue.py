@@ -106,7 +106,7 @@ class QueueScreen(KioskScreen):
 
     # ------------------------------------------------------------------ showing
     def refresh(self) -> None:
-        from kiosk.tickets import PRIORITY_CLASSES
+        from kiosk.tickets.store import PRIORITY_CLASSES
 
         lang = self.app.lang
         for service in self.flow.services_for_queue():
@@ -183,7 +183,7 @@ class TicketScreen(KioskScreen):
         self.show_cancel = False
 
     def refresh(self) -> None:
-        from kiosk.tickets import find_priority_class
+        from kiosk.tickets.store import find_priority_class
 
         ticket = self.session.data.ticket
         if ticket is None:

@@ -14,8 +14,8 @@ import qrcode
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
-from kiosk.receipt import collect_place, format_date, mask_id
-from kiosk.workdays import to_vietnam_time
+from kiosk.infra.clock import to_vietnam_time
+from kiosk.printing.receipt import collect_place, format_date, mask_id
 from screens.base import KioskScreen
 
 

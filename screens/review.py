@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kivy.properties import StringProperty
 
-from kiosk.declaration import answer_items
-from kiosk.declaration_pdf import Table
-from kiosk.session import Step
+from kiosk.forms.declaration import answer_items
+from kiosk.forms.declaration_pdf import Table
+from kiosk.session.state import Step
 from screens.base import KioskScreen
 
 #: The steps the review's "Edit" buttons go back to, by section.

@@ -29,7 +29,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.i18n import translate
 from kiosk.paths import FONT_BOLD, FONT_REGULAR
-from kiosk.session import IdleState, Journey, Step
+from kiosk.session.state import IdleState, Journey, Step
 from screens import theme
 from screens.base import KioskScreen
 from screens.documents import DocumentsScreen

@@ -26,7 +26,7 @@ class WelcomeScreen(KioskScreen):
         return self.app.t(MSG_WELCOME_TO, lang).format(agency=agency)
 
     def start(self, journey: str) -> None:
-        from kiosk.session import Journey
+        from kiosk.session.state import Journey
 
         self.flow.start(Journey(journey))
 

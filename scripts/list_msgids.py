@@ -55,7 +55,7 @@ def py_msgids() -> set[str]:
 
 def mapping_msgids() -> set[str]:
     """Message ids kept in tables: step names, dossier states, rating levels, error classes."""
-    from kiosk.ratings import LEVELS
+    from kiosk.session.ratings import LEVELS
     from kiosk.vision.quality import MESSAGES as QUALITY_MESSAGES
 
     found = set(LEVELS.values()) | set(QUALITY_MESSAGES.values())
@@ -74,7 +74,7 @@ def mapping_msgids() -> set[str]:
     for package in ("kiosk", "devices"):
         module = importlib.import_module(package)
         for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
-            if info.name in {"kiosk.app", "kiosk.cli"}:
+            if info.name in {"kiosk.app.launch", "kiosk.cli.main"}:
                 continue
             importlib.import_module(info.name)
     stack = [KioskError]

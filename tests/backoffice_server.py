@@ -105,7 +105,7 @@ class BackofficeServer:
                 [
                     sys.executable,
                     "-m",
-                    "kiosk.cli_backoffice",
+                    "kiosk.cli.backoffice",
                     "backoffice",
                     "serve",
                     "--config",
@@ -164,8 +164,8 @@ class BackofficeServer:
 def sample_declaration(procedure: Any) -> dict[str, Any]:
     """Answers to the procedure's form as the kiosk's form engine makes them from typing: they
     pass the back office's checks, which are the kiosk's own (formats, dates, place names)."""
-    from kiosk.forms import FormSpec
-    from kiosk.samples import sample_draft
+    from kiosk.demo.citizens import sample_draft
+    from kiosk.forms.spec import FormSpec
 
     form = FormSpec.from_definition(procedure.form)
     answers, problems = form.convert_and_validate(sample_draft(form))
@@ -225,8 +225,8 @@ def sample_dossier(
     for each required document."""
     from datetime import datetime
 
-    from kiosk.dossier import Applicant, Attachment, DossierSubmission
-    from kiosk.workdays import VIETNAM_TZ
+    from kiosk.dossier.model import Applicant, Attachment, DossierSubmission
+    from kiosk.infra.clock import VIETNAM_TZ
 
     procedure = procedure or pick_procedure(catalog)
     folder.mkdir(parents=True, exist_ok=True)

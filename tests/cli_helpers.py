@@ -17,7 +17,7 @@ def run_kiosk(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "KIVY_"))}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", *args],
+        [sys.executable, "-m", "kiosk.cli.main", *args],
         capture_output=True,
         text=True,
         env=full_env,

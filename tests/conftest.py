@@ -38,6 +38,6 @@ def kiosk_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def kiosk_config(kiosk_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    from kiosk.config import load_config
+    from kiosk.config.settings import load_config
 
     return load_config(None, env=kiosk_env)

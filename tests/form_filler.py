@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.forms import Kind
-from kiosk.samples import sample_value
+from kiosk.demo.citizens import sample_value
+from kiosk.forms.spec import Kind
 
 TONE_MARKS = {
     "\u0301": "SAC",
@@ -177,7 +177,7 @@ class FormFiller:
             self.clear_and_type(row.ids.input, str(value))
 
     def fill_address(self, row: Any, value: dict[str, str]) -> None:
-        from kiosk import addresses
+        from kiosk.forms import addresses
 
         for part, hints in (("province", "province_hints"), ("commune", "commune_hints")):
             name = value[part]

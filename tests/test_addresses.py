@@ -1,4 +1,5 @@
-"""The 2025 administrative map (assets/data/admin-units-2025.json) and kiosk/addresses.py: counts,
+"""The 2025 administrative map (assets/data/admin-units-2025.json) and kiosk/forms/addresses.py:
+counts,
 known units and codes, Vietnamese order, search as typed on the kiosk's keyboard, exact-ish
 look-ups, the form engine's address contract, and what a broken data file gives."""
 
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import addresses
-from kiosk.addresses import (
+from kiosk.catalog.procedures import vietnamese_sort_key
+from kiosk.errors import KioskError
+from kiosk.forms import addresses
+from kiosk.forms.addresses import (
     MSG_COMMUNE_NOT_LISTED,
     MSG_COMMUNE_REQUIRED,
     MSG_PROVINCE,
@@ -24,8 +27,6 @@ from kiosk.addresses import (
     UnknownProvince,
     fold,
 )
-from kiosk.catalog import vietnamese_sort_key
-from kiosk.errors import KioskError
 
 # Nghị quyết 202/2025/QH15: 6 centrally-run cities and 28 provinces from 1 July 2025.
 CITIES = {"Hà Nội", "Hải Phòng", "Huế", "Đà Nẵng", "Hồ Chí Minh", "Cần Thơ"}

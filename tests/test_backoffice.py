@@ -15,26 +15,27 @@ from typing import Any
 import pytest
 
 from devices.base import Health
-from kiosk.backoffice import (
+from kiosk.catalog.procedures import Catalog, load_catalog
+from kiosk.delivery.backoffice import (
     BackOffice,
     BackOfficeError,
     BackOfficeUnavailable,
     DossierNotFound,
     IdempotencyConflict,
     InvalidTransition,
-    LocalBackOffice,
     SubmissionRejected,
 )
-from kiosk.catalog import Catalog, load_catalog
-from kiosk.dossier import (
+from kiosk.delivery.local_backoffice import LocalBackOffice
+from kiosk.dossier.model import (
     Applicant,
     Attachment,
     DossierCodeError,
     DossierState,
     DossierSubmission,
 )
+from kiosk.dossier.workdays import HolidayCalendar, add_working_days, load_holidays
+from kiosk.infra.clock import VIETNAM_TZ
 from kiosk.paths import CONFIG_DIR
-from kiosk.workdays import VIETNAM_TZ, HolidayCalendar, add_working_days, load_holidays
 
 AGENCY = "000.00.08.H21"
 UNAVAILABLE_MSG = (
@@ -97,8 +98,8 @@ def shipped_catalog() -> Catalog:
 
 @cache
 def _sample_answers(code: str) -> str:
-    from kiosk.forms import FormSpec
-    from kiosk.samples import sample_draft
+    from kiosk.demo.citizens import sample_draft
+    from kiosk.forms.spec import FormSpec
 
     form = FormSpec.from_definition(shipped_catalog().get(code).form)
     answers, problems = form.convert_and_validate(sample_draft(form))

@@ -25,8 +25,9 @@ import requests
 from backoffice_server import STAFF_TOKEN, BackofficeServer, sample_dossier, sample_pdf
 
 from kiosk import paths
-from kiosk.backoffice_http import MultipartBody, dossier_upload, signed_headers
-from kiosk.workdays import VIETNAM_TZ
+from kiosk.delivery.http_client import MultipartBody, dossier_upload
+from kiosk.delivery.signing import signed_headers
+from kiosk.infra.clock import VIETNAM_TZ
 
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
@@ -42,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def catalog(server: BackofficeServer) -> Any:
-    from kiosk.catalog import load_catalog
+    from kiosk.catalog.procedures import load_catalog
 
     return load_catalog(server.settings().procedures_dir)
 
@@ -265,7 +266,7 @@ def test_a_dossier_must_be_multipart(server: BackofficeServer) -> None:
 def test_staff_list_filter_page_and_move_dossiers(
     server: BackofficeServer, catalog: Any, tmp_path: Path
 ) -> None:
-    from kiosk.backoffice_http import HttpBackOffice
+    from kiosk.delivery.http_client import HttpBackOffice
 
     assert requests.get(server.url + "/api/v1/dossiers", timeout=5).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
@@ -333,7 +334,7 @@ def _csrf(html: str) -> str:
 
 
 def test_the_staff_page(server: BackofficeServer, catalog: Any, tmp_path: Path) -> None:
-    from kiosk.backoffice_http import HttpBackOffice
+    from kiosk.delivery.http_client import HttpBackOffice
 
     with HttpBackOffice(server.url, "KIOSK-01", server.secrets["KIOSK-01"], timeout_s=5) as c:  # type: ignore[attr-defined]
         code = c.submit(sample_dossier(catalog, "KIOSK-01", tmp_path)).dossier_code
@@ -412,7 +413,7 @@ def test_codes_count_per_agency_and_day_and_appointments_skip_holidays(
     from backoffice.context import Context
     from backoffice.dossiers import submit
     from backoffice.settings import Settings
-    from kiosk.workdays import add_working_days, load_holidays
+    from kiosk.dossier.workdays import add_working_days, load_holidays
 
     dossier = sample_dossier(catalog, "KIOSK-01", tmp_path / "files")
     procedure = catalog.get(dossier.procedure_code)
@@ -514,7 +515,7 @@ def _cli(server: BackofficeServer, *args: str) -> subprocess.CompletedProcess[st
         [
             sys.executable,
             "-m",
-            "kiosk.cli_backoffice",
+            "kiosk.cli.backoffice",
             "backoffice",
             *args,
             "--config",
@@ -531,7 +532,7 @@ def _cli(server: BackofficeServer, *args: str) -> subprocess.CompletedProcess[st
 def test_cli_add_kiosk_report_and_seed(
     server: BackofficeServer, catalog: Any, tmp_path: Path
 ) -> None:
-    from kiosk.backoffice_http import HttpBackOffice
+    from kiosk.delivery.http_client import HttpBackOffice
 
     added = _cli(server, "add-kiosk", "KIOSK-07", "--json")
     assert added.returncode == 0, added.stderr

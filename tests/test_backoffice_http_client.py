@@ -28,19 +28,15 @@ from backoffice_server import (
     sample_pdf,
 )
 
-from kiosk.backoffice import (
+from kiosk.delivery.backoffice import (
     BackOfficeUnavailable,
     DossierNotFound,
     IdempotencyConflict,
     SubmissionRejected,
 )
-from kiosk.backoffice_http import (
-    BackOfficeAuthError,
-    HttpBackOffice,
-    PresenceRefused,
-    signed_headers,
-)
-from kiosk.dossier import Attachment, DossierCodeError, DossierState, parse_dossier_code
+from kiosk.delivery.http_client import BackOfficeAuthError, HttpBackOffice, PresenceRefused
+from kiosk.delivery.signing import signed_headers
+from kiosk.dossier.model import Attachment, DossierCodeError, DossierState, parse_dossier_code
 
 MB = 1024 * 1024
 DEMO_ID = "001090012345"
@@ -66,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path):  # type: ig
 
 @pytest.fixture(scope="module")
 def catalog(server: BackofficeServer) -> Any:
-    from kiosk.catalog import load_catalog
+    from kiosk.catalog.procedures import load_catalog
 
     return load_catalog(server.settings().procedures_dir)
 
@@ -600,7 +596,7 @@ def test_the_embedded_server_of_the_demo_mode(tmp_path: Path, catalog: Any) -> N
 
 
 def test_citizen_ids_are_masked_in_the_log() -> None:
-    from kiosk.backoffice_http import redact
+    from kiosk.delivery.http_client import redact
 
     assert redact("/api/v1/citizens/001090012345/documents") == (
         "/api/v1/citizens/*********345/documents"

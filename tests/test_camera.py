@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from devices.base import DeviceUnavailable
-from devices.camera import CameraUnavailable, OpenCVCamera, make_camera
+from devices.camera.interface import CameraUnavailable
+from devices.camera.opencv import OpenCVCamera
+from devices.factory import make_camera
 from devices.simulated.camera import SimulatedCamera, letterbox
 from kiosk.paths import PROJECT_ROOT, SAMPLES_DIR
 

@@ -25,19 +25,15 @@ from smartcard.Exceptions import (
 from smartcard.pcsc.PCSCExceptions import EstablishContextException
 
 from devices.base import CardError, CardRemoved, DeviceTimeout, DeviceUnavailable, Health
-from devices.card_reader import (
-    NoCard,
-    ReaderUnavailable,
-    make_card_reader,
-    split_response,
-)
-from devices.pcsc_reader import (
+from devices.card_reader.interface import NoCard, ReaderUnavailable, split_response
+from devices.card_reader.pcsc import (
     PcscCardConnection,
     PcscCardReader,
     PcscServiceUnavailable,
     hresult_error,
     pcsc_error,
 )
+from devices.factory import make_card_reader
 from devices.simulated.card_reader import READER_NAME, SimulatedCardReader, profiles
 from devices.simulated.cccd_card import (
     CardProfile,

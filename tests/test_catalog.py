@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from kiosk.catalog import (
+from kiosk.catalog.procedures import (
     FIELD_KINDS,
     ON_FILE_KINDS,
     PREFILL_SOURCES,

@@ -64,7 +64,7 @@ def _env(tmp: Path) -> dict[str, str]:
 
 def _simulate(profile: str, tmp: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "chip", "simulate", "--profile", profile],
+        [sys.executable, "-m", "kiosk.cli.main", "chip", "simulate", "--profile", profile],
         cwd=ROOT,
         env=_env(tmp),
         stdout=subprocess.PIPE,
@@ -79,7 +79,7 @@ def _simulate(profile: str, tmp: Path) -> tuple[subprocess.Popen[str], dict[str,
 
 def _read(info: dict[str, str], tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "chip", "read", "--reader", "Virtual PCD",
+        [sys.executable, "-m", "kiosk.cli.main", "chip", "read", "--reader", "Virtual PCD",
          "--id", info["id_number"], "--json", "--timeout", "20", *extra],
         cwd=ROOT, env=_env(tmp), capture_output=True, text=True, timeout=120,
     )  # fmt: skip

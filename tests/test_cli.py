@@ -99,7 +99,7 @@ def test_sigterm_stops_the_kiosk_cleanly(tmp_path: Path) -> None:
         SDL_VIDEODRIVER="offscreen",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "--log-level", "INFO", "run", "--offscreen"],
+        [sys.executable, "-m", "kiosk.cli.main", "--log-level", "INFO", "run", "--offscreen"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,

@@ -25,16 +25,16 @@ import zxingcpp
 from net_helpers import free_port, silent_server
 from PIL import Image
 
-from devices.escpos_job import JobOptions
-from devices.printer import EscposReceiptPrinter
+from devices.printer.escpos import EscposReceiptPrinter
+from devices.printer.escpos_job import JobOptions
 from devices.simulated.escpos_printer import VirtualEscposPrinter
-from kiosk.catalog import load_catalog
-from kiosk.cli import main
-from kiosk.cli_printer import SAMPLE_NAMES_HELP, render_to_png
-from kiosk.config import load_config
-from kiosk.receipt import ReceiptData, receipt_layout
-from kiosk.sample_receipts import SAMPLE_RECEIPTS, sample_receipt, sample_ticket
-from kiosk.workdays import HolidayCalendar, add_working_days, load_holidays
+from kiosk.catalog.procedures import load_catalog
+from kiosk.cli.main import main
+from kiosk.cli.printer import SAMPLE_NAMES_HELP, render_to_png
+from kiosk.config.settings import load_config
+from kiosk.demo.receipts import SAMPLE_RECEIPTS, sample_receipt, sample_ticket
+from kiosk.dossier.workdays import HolidayCalendar, add_working_days, load_holidays
+from kiosk.printing.receipt import ReceiptData, receipt_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = "0.5"  # [printer] timeout_s for the tests: silent printers cost this much
@@ -454,7 +454,7 @@ def test_a_jam_is_one_line_on_stderr_in_a_real_run(
         KIOSK_KIOSK_DATA_DIR=str(tmp_path / "var"),
     )
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "printer", "test-page"],
+        [sys.executable, "-m", "kiosk.cli.main", "printer", "test-page"],
         capture_output=True,
         text=True,
         env=env,
@@ -495,7 +495,7 @@ def _kiosk(*args: str, tmp_path: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_KIOSK_DATA_DIR"] = str(tmp_path / "var")
     return subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", *args],
+        [sys.executable, "-m", "kiosk.cli.main", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

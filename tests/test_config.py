@@ -1,4 +1,4 @@
-"""Tests of kiosk/config.py: the shipped files, every kind of problem, overrides, paths."""
+"""Tests of kiosk/config/settings.py: the shipped files, every kind of problem, overrides, paths."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import paths
-from kiosk.config import (
+from kiosk.config.settings import (
     SCHEMA,
     ConfigError,
     ConfigIssue,

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pypdf import PdfReader
 
-from kiosk.declaration_pdf import (
+from kiosk.errors import KioskError
+from kiosk.forms.declaration_pdf import (
     REPLACEMENT_CHAR,
     Declaration,
     DeclarationPdfError,
@@ -21,7 +22,6 @@ from kiosk.declaration_pdf import (
     format_date_line,
     render_declaration_pdf,
 )
-from kiosk.errors import KioskError
 
 VIETNAM = timezone(timedelta(hours=7))
 ID_NUMBER = "001185012345"
@@ -211,7 +211,7 @@ def test_characters_outside_the_font_are_replaced_visibly_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     answer = "Tên Hán: 阮氏水 😀 chuông\x07 hết"
-    with caplog.at_level(logging.WARNING, logger="kiosk.declaration_pdf"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.forms.declaration_pdf"):
         pdf = render_declaration_pdf(declaration(answer=answer))
     text = joined(pages_text(pdf))
     assert f"Tên Hán: {REPLACEMENT_CHAR * 3} {REPLACEMENT_CHAR} chuông{REPLACEMENT_CHAR} hết" in (

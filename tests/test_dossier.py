@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.dossier import (
+from kiosk.dossier.model import (
     NEXT_STEPS,
     Applicant,
     Attachment,
@@ -26,7 +26,7 @@ from kiosk.dossier import (
     parse_dossier_code,
 )
 from kiosk.errors import KioskError
-from kiosk.workdays import VIETNAM_TZ
+from kiosk.infra.clock import VIETNAM_TZ
 
 CODE_MSG = "This dossier code is not valid. Please check it and try again."
 

@@ -12,9 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devices.simulated.lds_builder import build_card, build_sod, demo_profile
 from devices.simulated.test_pki import TestPKI, issue_document_signer, make_csca
-from kiosk.emrtd.passive_auth import CscaMasterList, TrustStore, verify
+from kiosk.emrtd.passive_auth import CscaMasterList, PassiveAuthStatus, TrustStore, verify
 from kiosk.emrtd.sod import parse_sod
-from kiosk.identity import Authenticity
 from kiosk.paths import CONFIG_DIR
 from tests.emrtd_samples import DE_CSCA, DE_SOD
 
@@ -38,7 +37,7 @@ def card(pki: TestPKI):
 
 def test_authentic_card(card, trust):
     result = verify(parse_sod(card.sod), card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.AUTHENTIC and result.authentic, result.reason
+    assert result.status is PassiveAuthStatus.AUTHENTIC and result.authentic, result.reason
     assert result.checked_groups == [1, 2, 13, 14, 15] and result.failed_groups == []
     assert result.message_digest_valid and result.signature_valid and result.chain_valid
     assert "TEST CSCA" in (result.csca or "") and "Document Signer" in (result.signer or "")
@@ -53,7 +52,7 @@ def test_sod_may_be_given_as_bytes(card, trust):
 def test_tampered_data_group_is_named(pki, trust, group):
     card = build_card(demo_profile(), pki, tamper_dg=group)
     result = verify(card.sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.TAMPERED
+    assert result.status is PassiveAuthStatus.TAMPERED
     assert result.failed_groups == [group]
     assert f"DG{group}" in result.reason
     assert result.signature_valid and result.chain_valid  # the SOD itself is fine
@@ -62,13 +61,13 @@ def test_tampered_data_group_is_named(pki, trust, group):
 def test_data_group_missing_from_the_sod_is_tampering(card, trust):
     groups = dict(card.data_groups) | {3: b"\x63\x00"}
     result = verify(card.sod, groups, trust, at=AT)
-    assert result.status is Authenticity.TAMPERED and result.failed_groups == [3]
+    assert result.status is PassiveAuthStatus.TAMPERED and result.failed_groups == [3]
 
 
 def test_untrusted_signer(pki, trust):
     card = build_card(demo_profile(), pki, untrusted=True)
     result = verify(card.sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.UNTRUSTED_SIGNER, result.reason
+    assert result.status is PassiveAuthStatus.UNTRUSTED_SIGNER, result.reason
     assert result.signature_valid and result.chain_valid is False
     assert "no trusted CSCA" in result.reason and "UNTRUSTED" in result.reason
 
@@ -76,7 +75,7 @@ def test_untrusted_signer(pki, trust):
 def test_wrong_message_digest(pki, card, trust):
     sod = build_sod(card.data_groups, pki.ds_cert, pki.ds_key, message_digest=b"\x00" * 32)
     result = verify(sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.TAMPERED
+    assert result.status is PassiveAuthStatus.TAMPERED
     assert result.message_digest_valid is False and result.failed_groups == []
     assert "messageDigest" in result.reason
     assert result.signature_valid  # the attributes are signed: only the digest is wrong
@@ -85,14 +84,14 @@ def test_wrong_message_digest(pki, card, trust):
 def test_bad_signature(pki, card, trust):
     sod = build_sod(card.data_groups, pki.ds_cert, pki.ds_key, corrupt_signature=True)
     result = verify(sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.TAMPERED and result.signature_valid is False
+    assert result.status is PassiveAuthStatus.TAMPERED and result.signature_valid is False
     assert "signature" in result.reason
 
 
 def test_sod_signed_by_another_key_than_its_certificate(pki, card, trust):
     sod = build_sod(card.data_groups, pki.ds_cert, pki.untrusted_ds_key)
     result = verify(sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.TAMPERED and result.signature_valid is False
+    assert result.status is PassiveAuthStatus.TAMPERED and result.signature_valid is False
 
 
 def test_document_signer_not_signed_by_the_csca_it_names(pki, card, trust):
@@ -100,7 +99,7 @@ def test_document_signer_not_signed_by_the_csca_it_names(pki, card, trust):
     forged_ds, forged_key = issue_document_signer(pki.csca_cert, pki.untrusted_csca_key)
     sod = build_sod(card.data_groups, forged_ds, forged_key)
     result = verify(sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.UNTRUSTED_SIGNER
+    assert result.status is PassiveAuthStatus.UNTRUSTED_SIGNER
     assert result.signature_valid and result.chain_valid is False
     assert "does not verify" in result.reason
 
@@ -108,7 +107,7 @@ def test_document_signer_not_signed_by_the_csca_it_names(pki, card, trust):
 @pytest.mark.parametrize("empty", [TrustStore(), None])
 def test_no_trust_anchors_is_not_checked(card, empty):
     result = verify(card.sod, card.data_groups, empty, at=AT)
-    assert result.status is Authenticity.NOT_CHECKED
+    assert result.status is PassiveAuthStatus.NOT_CHECKED
     assert "trust store" in result.reason
     assert result.checked_groups == [1, 2, 13, 14, 15] and result.signature_valid
 
@@ -116,23 +115,23 @@ def test_no_trust_anchors_is_not_checked(card, empty):
 def test_tampering_outranks_missing_trust_anchors(pki):
     card = build_card(demo_profile(), pki, tamper_dg=13)
     result = verify(card.sod, card.data_groups, TrustStore(), at=AT)
-    assert result.status is Authenticity.TAMPERED and result.failed_groups == [13]
+    assert result.status is PassiveAuthStatus.TAMPERED and result.failed_groups == [13]
 
 
 def test_no_document_signer_certificate_is_not_checked(pki, card, trust):
     sod = build_sod(card.data_groups, pki.ds_cert, pki.ds_key, include_certificate=False)
     result = verify(sod, card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.NOT_CHECKED and "Document Signer" in result.reason
+    assert result.status is PassiveAuthStatus.NOT_CHECKED and "Document Signer" in result.reason
 
 
 def test_unparsable_sod_is_not_checked(card, trust):
     result = verify(b"\x77\x03\x30\x01\x00", card.data_groups, trust, at=AT)
-    assert result.status is Authenticity.NOT_CHECKED and "EF.SOD" in result.reason
+    assert result.status is PassiveAuthStatus.NOT_CHECKED and "EF.SOD" in result.reason
 
 
 def test_no_data_group_given_is_not_checked(card, trust):
     result = verify(card.sod, {}, trust, at=AT)
-    assert result.status is Authenticity.NOT_CHECKED and result.chain_valid
+    assert result.status is PassiveAuthStatus.NOT_CHECKED and result.chain_valid
 
 
 @pytest.mark.parametrize("pss", [False, True])
@@ -165,11 +164,12 @@ def test_real_german_sod_chains_to_the_german_csca():
     german = TrustStore.from_certificates([DE_CSCA])
     result = verify(DE_SOD, {}, german, at=date(2024, 6, 1))
     # no data groups (the passport is not public): everything else verifies
-    assert result.status is Authenticity.NOT_CHECKED and result.reason.startswith("no data group")
+    assert result.status is PassiveAuthStatus.NOT_CHECKED
+    assert result.reason.startswith("no data group")
     assert result.message_digest_valid and result.signature_valid and result.chain_valid
     assert "csca-germany" in (result.csca or "")
     tampered = verify(DE_SOD, {1: b"\x61\x00"}, german, at=date(2024, 6, 1))
-    assert tampered.status is Authenticity.TAMPERED and tampered.failed_groups == [1]
+    assert tampered.status is PassiveAuthStatus.TAMPERED and tampered.failed_groups == [1]
 
 
 def test_real_german_sod_with_another_trust_store(trust):

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.app import make_session
-from kiosk.flow import InlineRunner, KioskFlow, Notice
-from kiosk.samples import sample_answers, walk_to
-from kiosk.services import build_services
-from kiosk.session import Journey, Step
+from kiosk.app.launch import make_session
+from kiosk.app.services import build_services
+from kiosk.demo.citizens import sample_answers, walk_to
+from kiosk.flow.kiosk_flow import InlineRunner, KioskFlow, Notice
+from kiosk.session.state import Journey, Step
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_rating_is_stored_without_identity(flow: KioskFlow) -> None:
 
 
 def _flow_with_card(kiosk_env: dict[str, str], tmp_path: Any, profile: str, **extra: str) -> Any:
-    from kiosk.config import load_config
+    from kiosk.config.settings import load_config
 
     env = dict(kiosk_env)
     env.update(
@@ -320,7 +320,11 @@ def _queue_service(flow: KioskFlow) -> str:
 def test_printer_out_of_paper_is_told_before_the_ticket_and_staff_alerted_once(
     flow: KioskFlow,
 ) -> None:
-    from kiosk.flow import MSG_QUEUE_PRINTER_COVER, MSG_QUEUE_PRINTER_OUT, MSG_TICKET_NOT_PRINTED
+    from kiosk.printing.printer_watch import (
+        MSG_QUEUE_PRINTER_COVER,
+        MSG_QUEUE_PRINTER_OUT,
+        MSG_TICKET_NOT_PRINTED,
+    )
 
     printer = flow.services.virtual_printer
     printer.set_paper("out")
@@ -374,7 +378,7 @@ def test_paper_near_end_alerts_staff_once_per_run_and_tells_citizens_nothing(
 
 
 def test_silent_printer_gets_no_job_and_the_number_is_shown(flow: KioskFlow) -> None:
-    from kiosk.flow import MSG_QUEUE_PRINTER_DOWN, MSG_TICKET_NOT_PRINTED
+    from kiosk.printing.printer_watch import MSG_QUEUE_PRINTER_DOWN, MSG_TICKET_NOT_PRINTED
 
     printer = flow.services.virtual_printer
     printer.set_online(False)  # accepts the connection, answers nothing
@@ -392,8 +396,8 @@ def test_silent_printer_gets_no_job_and_the_number_is_shown(flow: KioskFlow) -> 
 def test_kiosk_without_printer_tells_the_citizen_and_alerts_nobody(
     kiosk_env: dict[str, str],
 ) -> None:
-    from kiosk.config import load_config
-    from kiosk.flow import MSG_QUEUE_NO_PRINTER, MSG_TICKET_NO_PRINTER
+    from kiosk.config.settings import load_config
+    from kiosk.printing.printer_watch import MSG_QUEUE_NO_PRINTER, MSG_TICKET_NO_PRINTER
 
     services = build_services(load_config(None, env={**kiosk_env, "KIOSK_PRINTER_MODE": "none"}))
     flow = KioskFlow(make_session(services.config), services, InlineRunner())

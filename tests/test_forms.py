@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from kiosk import field_checks, forms
-from kiosk.forms import FormSpec, Kind
-from kiosk.identity import Authenticity, Identity, IdentitySource
+from kiosk.forms import field_checks
+from kiosk.forms import spec as forms
+from kiosk.forms.spec import FormSpec, Kind
+from kiosk.identity.model import Authenticity, Identity, IdentitySource
 
 TODAY = date(2026, 11, 24)
 
@@ -151,7 +152,7 @@ def spec() -> FormSpec:
 
 
 def huế() -> tuple[str, str]:
-    from kiosk import addresses
+    from kiosk.forms import addresses
 
     province = next(p for p in addresses.provinces() if p.name.endswith("Huế"))
     return province.name, addresses.communes(province.code)[0].name

@@ -20,7 +20,7 @@ prepare_kivy(offscreen=True)
 from kivy.uix.boxlayout import BoxLayout  # noqa: E402
 from kivy.uix.textinput import TextInput  # noqa: E402
 
-from kiosk.vn_typing import Tone  # noqa: E402
+from kiosk.forms.vn_typing import Tone  # noqa: E402
 from screens.keyboard import BACKSPACE, KeyButton, VietnameseKeyboard  # noqa: E402
 from screens.pilot import Pilot  # noqa: E402
 from screens.shell import KioskApp, load_kv  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from kiosk.cli import OWN_LOGGERS, configure_logging
+from kiosk.cli.main import OWN_LOGGERS, configure_logging
 from screens.kivy_env import KivyNoise
 from tests.cli_helpers import offscreen_kiosk_env, run_kiosk
 

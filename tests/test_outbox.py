@@ -25,14 +25,12 @@ from typing import Any
 
 import pytest
 
-from kiosk.backoffice import (
-    BackOfficeUnavailable,
-    IdempotencyConflict,
-    LocalBackOffice,
-)
-from kiosk.catalog import Catalog, DocumentRequirement, Procedure
-from kiosk.dossier import Applicant, Attachment, DossierSubmission, SubmissionResult
-from kiosk.outbox import (
+from kiosk.catalog.procedures import Catalog, DocumentRequirement, Procedure
+from kiosk.delivery.backoffice import BackOfficeUnavailable, IdempotencyConflict
+from kiosk.delivery.local_backoffice import LocalBackOffice
+from kiosk.delivery.outbox.crypto import BlobError, OutboxCipher
+from kiosk.delivery.outbox.sender import OutboxSender
+from kiosk.delivery.outbox.store import (
     MSG_NOT_SAVED,
     MSG_TOO_LARGE,
     EntryState,
@@ -41,15 +39,15 @@ from kiosk.outbox import (
     OutboxFull,
     OutboxKeyError,
     OutboxNotSaved,
-    OutboxSender,
     OutboxTooLarge,
     is_provisional_reference,
     load_outbox_key,
     provisional_result,
 )
-from kiosk.outbox_crypto import BlobError, OutboxCipher
+from kiosk.dossier.model import Applicant, Attachment, DossierSubmission, SubmissionResult
+from kiosk.dossier.workdays import HolidayCalendar, add_working_days, load_holidays
+from kiosk.infra.clock import VIETNAM_TZ
 from kiosk.paths import CONFIG_DIR
-from kiosk.workdays import VIETNAM_TZ, HolidayCalendar, add_working_days, load_holidays
 
 AGENCY = "000.00.08.H21"
 KIOSK = "KIOSK-01"
@@ -599,7 +597,7 @@ def test_key_from_environment_or_a_key_file_created_on_first_run(
         load_outbox_key({}, None)
 
     key_file = tmp_path / "secrets" / "outbox.key"
-    with caplog.at_level(logging.WARNING, logger="kiosk.outbox"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.delivery.outbox"):
         created = load_outbox_key({}, key_file)
     assert len(created) == 32
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -634,7 +632,7 @@ def test_a_file_that_is_not_a_database_is_moved_aside_and_the_kiosk_keeps_servin
 ) -> None:
     garbage = b"this is not an SQLite database at all" * 200
     (tmp_path / "outbox.sqlite").write_bytes(garbage)
-    with caplog.at_level(logging.ERROR, logger="kiosk.outbox"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.delivery.outbox"):
         outbox = open_outbox(tmp_path, alerts)
     assert outbox.quarantined is not None
     assert outbox.quarantined.name.startswith("outbox.corrupt-")
@@ -873,10 +871,10 @@ def test_too_large_or_unreadable_attachments_are_refused_before_anything_is_writ
 def test_sample_dossiers_are_valid_and_accepted_for_every_procedure(
     tmp_path: Path, holidays: HolidayCalendar
 ) -> None:
-    from kiosk.catalog import load_catalog
-    from kiosk.forms import FormSpec
-    from kiosk.identity import parse_id_number
-    from kiosk.sample_dossiers import sample_dossiers
+    from kiosk.catalog.procedures import load_catalog
+    from kiosk.demo.dossiers import sample_dossiers
+    from kiosk.forms.spec import FormSpec
+    from kiosk.identity.id_number import parse_id_number
 
     catalog = load_catalog(CONFIG_DIR / "procedures")
     n = 2 * len(catalog)
@@ -898,7 +896,7 @@ def test_sample_dossiers_are_valid_and_accepted_for_every_procedure(
 
 
 def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
-    from kiosk.cli_outbox import add_outbox_commands
+    from kiosk.cli.outbox import add_outbox_commands
 
     parser = argparse.ArgumentParser(prog="kiosk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -917,8 +915,8 @@ def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 def test_cli_submit_wait_status_and_flush(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kiosk.catalog import load_catalog
-    from kiosk.sample_dossiers import sample_dossiers
+    from kiosk.catalog.procedures import load_catalog
+    from kiosk.demo.dossiers import sample_dossiers
 
     data = tmp_path / "var"
     monkeypatch.setenv("KIOSK_KIOSK_DATA_DIR", str(data))
@@ -956,8 +954,8 @@ def test_cli_submit_wait_status_and_flush(
 def test_cli_refuses_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kiosk.cli import UsageError
-    from kiosk.dossier import DossierFormatError
+    from kiosk.cli.main import UsageError
+    from kiosk.dossier.model import DossierFormatError
 
     monkeypatch.setenv("KIOSK_KIOSK_DATA_DIR", str(tmp_path / "var"))
     with pytest.raises(UsageError, match="DOSSIER.json or --demo"):

@@ -5,7 +5,7 @@ office that answers 500 or hangs.
 The 200-dossier test (issue 6, "Done when")
     The reference server (backoffice/ in a subprocess over a SQLite file, as
     tests/backoffice_server.py runs it) has kiosk KIOSK-01 registered with its secret. 200
-    plausible dossiers over every procedure of the catalog (kiosk/sample_dossiers.py, small
+    plausible dossiers over every procedure of the catalog (kiosk/demo/dossiers.py, small
     scanned-looking PDFs) are put into the kiosk's outbox file; the papers some of them reuse
     "on file" are first put on file at the back office, as a citizen's earlier papers are.
     The kiosk's own sender, ``kiosk outbox flush`` (OutboxSender with HttpBackOffice,
@@ -56,12 +56,13 @@ from backoffice_server import STAFF_TOKEN, BackofficeServer
 from fault_proxy import FaultProxy
 
 from kiosk import paths
-from kiosk.backoffice_http import HttpBackOffice
-from kiosk.catalog import Catalog, load_catalog
-from kiosk.dossier import DossierSubmission
-from kiosk.outbox import EntryState, Outbox, OutboxSender
-from kiosk.outbox_crypto import encode_key, generate_key
-from kiosk.sample_dossiers import sample_dossiers, sample_pdf
+from kiosk.catalog.procedures import Catalog, load_catalog
+from kiosk.delivery.http_client import HttpBackOffice
+from kiosk.delivery.outbox.crypto import encode_key, generate_key
+from kiosk.delivery.outbox.sender import OutboxSender
+from kiosk.delivery.outbox.store import EntryState, Outbox
+from kiosk.demo.dossiers import sample_dossiers, sample_pdf
+from kiosk.dossier.model import DossierSubmission
 
 KIOSK = "KIOSK-01"
 COUNT = 200
@@ -258,7 +259,7 @@ class Kiosk:
             log.write(f"--- sender started at {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
             return subprocess.Popen(
-                [sys.executable, "-m", "kiosk.cli", "--log-level", "info"]
+                [sys.executable, "-m", "kiosk.cli.main", "--log-level", "info"]
                 + ["outbox", "flush", "--timeout", "600", "--json"],
                 env=self.env(),
                 stdout=log,

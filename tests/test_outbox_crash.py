@@ -27,11 +27,12 @@ if __name__ == "__main__":
 
 from test_outbox import AGENCY, KEY, KIOSK, make_catalog, make_dossier  # noqa: E402
 
-from kiosk.backoffice import LocalBackOffice  # noqa: E402
-from kiosk.dossier import DossierSubmission, SubmissionResult  # noqa: E402
-from kiosk.outbox import EntryState, Outbox, OutboxSender  # noqa: E402
+from kiosk.delivery.local_backoffice import LocalBackOffice  # noqa: E402
+from kiosk.delivery.outbox.sender import OutboxSender  # noqa: E402
+from kiosk.delivery.outbox.store import EntryState, Outbox  # noqa: E402
+from kiosk.dossier.model import DossierSubmission, SubmissionResult  # noqa: E402
+from kiosk.dossier.workdays import load_holidays  # noqa: E402
 from kiosk.paths import CONFIG_DIR  # noqa: E402
-from kiosk.workdays import load_holidays  # noqa: E402
 
 PAGE_BYTES = 12_000
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from backoffice_server import BackofficeServer, sample_dossier, sample_pdf
 
-from kiosk import papers_on_file
-from kiosk.backoffice_http import HttpBackOffice, PaperOnFile
-from kiosk.chip_service import ChipOutcome, ChipService
-from kiosk.papers_on_file import PaperNotOffered, PapersOnFile
+from kiosk.delivery.http_client import HttpBackOffice, PaperOnFile
+from kiosk.flow import papers_on_file
+from kiosk.flow.papers_on_file import PaperNotOffered, PapersOnFile
+from kiosk.identity.chip_service import ChipOutcome, ChipService
 
 DEMO_ID = "001090012345"  # the demo card (devices/simulated/card_reader.PROFILES)
 ELDERLY_ID = "079155004321"
@@ -61,7 +61,7 @@ def client(server: BackofficeServer) -> Iterator[HttpBackOffice]:
 
 @pytest.fixture(scope="module")
 def catalog(server: BackofficeServer) -> Any:
-    from kiosk.catalog import load_catalog
+    from kiosk.catalog.procedures import load_catalog
 
     return load_catalog(server.settings().procedures_dir)
 
@@ -173,7 +173,7 @@ def test_the_demo_citizen_sees_their_papers_and_they_match_the_procedure(
 def test_the_reference_server_takes_a_dossier_that_reuses_a_paper_on_file(
     server: BackofficeServer, client: HttpBackOffice, pki_dir: Path, catalog: Any, tmp_path: Path
 ) -> None:
-    from kiosk.dossier import Attachment
+    from kiosk.dossier.model import Attachment
 
     found = papers_on_file.fetch(
         client, read_with_challenge(client, chip_service(pki_dir)).presence, DEMO_ID
@@ -208,7 +208,7 @@ def test_the_reference_server_takes_a_dossier_that_reuses_a_paper_on_file(
         }
     ]
     # a stranger cannot name the demo citizen's paper
-    from kiosk.backoffice import SubmissionRejected
+    from kiosk.delivery.backoffice import SubmissionRejected
 
     stranger = replace(
         dossier,
@@ -260,7 +260,7 @@ def test_a_card_without_active_authentication_is_refused_quietly(
     presence = outcome.presence
     assert outcome.active is None and presence is not None
     assert presence.aa_signature is None and presence.dg15 is None
-    with caplog.at_level(logging.INFO, logger="kiosk.papers_on_file"):
+    with caplog.at_level(logging.INFO, logger="kiosk.flow.papers_on_file"):
         found = papers_on_file.fetch(client, presence, DEMO_ID)
     assert not found.available and found.papers == ()
     assert "PresenceRefused" in found.reason and "no Active Authentication" in found.reason
@@ -363,7 +363,7 @@ def test_a_back_office_without_papers_on_file() -> None:
 @pytest.fixture
 def at_documents(tmp_path: Path, client: HttpBackOffice, pki_dir: Path) -> Any:
     """A session at the documents step of LOCAL-BCH-01 with the demo citizen's papers."""
-    from kiosk.session import Journey, Session
+    from kiosk.session.state import Journey, Session
 
     found = papers_on_file.fetch(
         client, read_with_challenge(client, chip_service(pki_dir)).presence, DEMO_ID
@@ -371,7 +371,7 @@ def at_documents(tmp_path: Path, client: HttpBackOffice, pki_dir: Path) -> Any:
     session = Session(scratch_root=tmp_path / "sessions")
     session.start(Journey.DOSSIER)
     session.accept_consent()
-    from kiosk.identity import Identity
+    from kiosk.identity.model import Identity
 
     session.identified(Identity.from_typed_number(DEMO_ID))
     session.choose_procedure("LOCAL-BCH-01")
@@ -388,7 +388,7 @@ def found_papers(session: Any) -> tuple[Any, ...]:
 
 
 def test_use_the_copy_on_file_then_capture_instead(at_documents: Any, catalog: Any) -> None:
-    from kiosk.session import Step
+    from kiosk.session.state import Step
 
     session = at_documents
     postal = catalog.get("LOCAL-BCH-01")

@@ -14,24 +14,24 @@ from net_helpers import free_port, silent_server
 from PIL import Image, ImageChops
 
 from devices.base import DeviceError, DeviceUnavailable, Health
-from devices.escpos_job import RasterPart
-from devices.printer import (
+from devices.factory import make_printer
+from devices.printer.blocks import TextBlock
+from devices.printer.escpos import EscposReceiptPrinter, escpos_profile, write_job
+from devices.printer.escpos_job import RasterPart
+from devices.printer.interface import (
     MSG_NO_PRINTER,
-    EscposReceiptPrinter,
     NoPrinter,
     PrinterCoverOpen,
     PrinterError,
     PrinterOffline,
     PrinterOutOfPaper,
     PrinterStatus,
-    escpos_profile,
-    make_printer,
     parse_status,
-    write_job,
 )
+from devices.printer.raster import render_layout
 from devices.simulated.escpos_printer import VirtualEscposPrinter
-from kiosk.config import PrinterSettings
-from kiosk.receipt import ReceiptData, TextBlock, receipt_layout, render_layout
+from kiosk.config.settings import PrinterSettings
+from kiosk.printing.receipt import ReceiptData, receipt_layout
 
 STATUS_TIMEOUT = 0.3
 

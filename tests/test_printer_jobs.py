@@ -21,20 +21,15 @@ import zxingcpp
 from escpos.printer import Dummy
 from PIL import Image
 
-from devices.escpos_job import JobOptions, NativeQRPart, RasterPart, RawPart, compose_job
-from devices.escpos_vietnamese import VietnameseEncoder
-from devices.printer import EscposReceiptPrinter, PrinterFault, PrinterOutOfPaper
+from devices.printer.blocks import FieldBlock, TextBlock
+from devices.printer.escpos import EscposReceiptPrinter
+from devices.printer.escpos_job import JobOptions, NativeQRPart, RasterPart, RawPart, compose_job
+from devices.printer.interface import PrinterFault, PrinterOutOfPaper
+from devices.printer.vietnamese_code_pages import VietnameseEncoder
 from devices.simulated.escpos_decoder import EscposDecoder
 from devices.simulated.escpos_printer import PrintedReceipt, VirtualEscposPrinter
-from kiosk import receipt as receipts
-from kiosk.receipt import (
-    FieldBlock,
-    QueueTicketData,
-    ReceiptData,
-    TextBlock,
-    receipt_layout,
-    ticket_layout,
-)
+from kiosk.printing import receipt as receipts
+from kiosk.printing.receipt import QueueTicketData, ReceiptData, receipt_layout, ticket_layout
 
 MUST_READ = ("Nguyễn", "Đắk", "Thừa Thiên Huế")
 
@@ -224,7 +219,7 @@ FOREIGN_NAME = "Nguyễn Ǫdd Lý 李 ★"
 def test_raster_name_outside_roboto_falls_back_and_logs_what_is_missing(
     virtual: VirtualEscposPrinter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="kiosk.receipt")
+    caplog.set_level(logging.WARNING, logger="devices.printer.raster")
     receipt = print_one(virtual, JobOptions(), [FieldBlock("Người nộp", FOREIGN_NAME)])
     missing = [r.getMessage() for r in caplog.records if "no receipt font" in r.getMessage()]
     assert missing == ["U+674E (李) is in no receipt font: printed as □"]

@@ -24,14 +24,15 @@ import pytest
 import requests
 from net_helpers import free_port
 
-from kiosk.catalog import load_catalog
-from kiosk.cli_queue import add_queue_commands
+from kiosk.catalog.procedures import load_catalog
+from kiosk.cli.queue import add_queue_commands
 from kiosk.i18n import translate
+from kiosk.infra.clock import VIETNAM_TZ
 from kiosk.paths import CONFIG_DIR
-from kiosk.queue_board import MSG_CALL, QueueBoard
-from kiosk.queue_config import VoiceConfig, parse_queue_config
-from kiosk.tickets import NoOpenCounter, TicketStore
-from kiosk.voice import (
+from kiosk.tickets.board import MSG_CALL, QueueBoard
+from kiosk.tickets.config import VoiceConfig, parse_queue_config
+from kiosk.tickets.store import NoOpenCounter, TicketStore
+from kiosk.tickets.voice import (
     Announcer,
     announcement_text,
     board_text,
@@ -41,7 +42,6 @@ from kiosk.voice import (
     synthesize_wav,
     voice_available,
 )
-from kiosk.workdays import VIETNAM_TZ
 
 TOKEN_1 = "counter-one-token-0001"
 TOKEN_2 = "counter-two-token-0002"
@@ -476,7 +476,7 @@ def counter_page(board: QueueBoard, counter: int, lang: str = "") -> tuple[Any, 
 def replay(
     board: QueueBoard, page: _Page, button: dict[str, Any], token: str = TOKEN_1, **fields: str
 ) -> Any:
-    """The request the page's script makes for ``button`` (see kiosk/counter_page.py): its
+    """The request the page's script makes for ``button`` (see kiosk/tickets/counter_page.py): its
     data-body, plus the named inputs' trimmed values, POSTed to the page's API path with the
     token in the Authorization header."""
     data = page.data()
@@ -489,7 +489,12 @@ def replay(
 
 
 def test_counter_page_is_self_contained_and_carries_no_token(board: QueueBoard) -> None:
-    from kiosk.counter_page import MSG_CALL_NEXT, MSG_CONFIRM, MSG_NOT_PRIORITY, MSG_PAGE_TITLE
+    from kiosk.tickets.counter_page import (
+        MSG_CALL_NEXT,
+        MSG_CONFIRM,
+        MSG_NOT_PRIORITY,
+        MSG_PAGE_TITLE,
+    )
 
     r, page = counter_page(board, 1)
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -534,7 +539,7 @@ def test_counter_page_is_self_contained_and_carries_no_token(board: QueueBoard) 
 
 
 def test_counter_page_of_unknown_or_tokenless_counters(board: QueueBoard) -> None:
-    from kiosk.counter_page import MSG_NO_TERMINAL
+    from kiosk.tickets.counter_page import MSG_NO_TERMINAL
 
     assert counter_page(board, 9)[0].status_code == 404
     r, page = counter_page(board, 3)  # no token in config: no terminal

@@ -1,4 +1,5 @@
-"""The calling policy (kiosk/queue_policy.py) and the queue's config file (kiosk/queue_config.py).
+"""The calling policy (kiosk/tickets/policy.py) and the queue's config file
+(kiosk/tickets/config.py).
 
 Unit cases for each rule, and hypothesis properties over simulated days: FIFO within a class,
 the ratio respected, no younger ticket called before an overdue one, and no ticket waiting
@@ -15,16 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import load_catalog
-from kiosk.config import ConfigError
+from kiosk.catalog.procedures import load_catalog
+from kiosk.config.settings import ConfigError
 from kiosk.paths import CONFIG_DIR
-from kiosk.queue_config import (
+from kiosk.tickets.config import (
     DEFAULT_PRIORITY_CLASSES,
     load_queue_config,
     parse_queue_config,
     queue_config_path,
 )
-from kiosk.queue_policy import (
+from kiosk.tickets.policy import (
     Candidate,
     CycleState,
     Mode,

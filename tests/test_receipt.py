@@ -12,31 +12,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.receipt import (
+from devices.printer.blocks import (
     MARGIN_PX,
     FieldBlock,
     ItemBlock,
     QRBlock,
-    QueueTicketData,
-    ReceiptData,
-    ReceiptDataError,
     SeparatorBlock,
     SpacerBlock,
     TextBlock,
     dots_for_width_mm,
+)
+from devices.printer.raster import line_width, render_layout, wrap_runs
+from kiosk.printing.receipt import (
+    QueueTicketData,
+    ReceiptData,
+    ReceiptDataError,
     format_date,
     format_datetime,
     format_vnd,
-    line_width,
     mask_id,
     receipt_layout,
-    render_layout,
     ticket_layout,
-    wrap_runs,
 )
-from kiosk.receipt import (
-    test_page_layout as make_test_page,
-)
+from kiosk.printing.receipt import test_page_layout as make_test_page
 
 ICT = timezone(timedelta(hours=7))
 LONG_PROCEDURE = (

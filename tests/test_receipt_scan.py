@@ -13,12 +13,12 @@ import pytest
 import qrcode
 
 from devices.simulated.camera import SimulatedCamera
-from kiosk.app import make_session
-from kiosk.flow import InlineRunner, KioskFlow
-from kiosk.receipt_scan import ReceiptScanFailed, code_from_qr_text, scan_receipt_with_camera
-from kiosk.samples import walk_to
-from kiosk.services import build_services
-from kiosk.session import Journey, Step
+from kiosk.app.launch import make_session
+from kiosk.app.services import build_services
+from kiosk.camera.receipt_scan import ReceiptScanFailed, code_from_qr_text, scan_receipt_with_camera
+from kiosk.demo.citizens import walk_to
+from kiosk.flow.kiosk_flow import InlineRunner, KioskFlow
+from kiosk.session.state import Journey, Step
 
 CODE = "000.00.08.H21-261124-0007"
 

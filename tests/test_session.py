@@ -6,14 +6,9 @@ from datetime import date
 
 import pytest
 
-from kiosk.identity import (
-    Identity,
-    IdentitySource,
-    InvalidIdNumber,
-    can_from_id_number,
-    parse_id_number,
-)
-from kiosk.session import EndReason, IdleState, Journey, Session, SessionError, Step
+from kiosk.identity.id_number import InvalidIdNumber, can_from_id_number, parse_id_number
+from kiosk.identity.model import Identity, IdentitySource
+from kiosk.session.state import EndReason, IdleState, Journey, Session, SessionError, Step
 
 VALID_ID = "001090012345"
 
@@ -233,7 +228,7 @@ def test_age_from_full_date() -> None:
 
 
 def test_chip_candidate_confirmed_and_elderly_priority(session: Session) -> None:
-    from kiosk.identity import Authenticity
+    from kiosk.identity.model import Authenticity
 
     session.start(Journey.DOSSIER)
     session.accept_consent()

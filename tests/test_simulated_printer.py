@@ -20,7 +20,7 @@ import pytest
 from escpos.printer import Dummy, Network
 from PIL import Image, ImageChops
 
-from devices.printer import escpos_profile
+from devices.printer.escpos import escpos_profile
 from devices.simulated.escpos_decoder import EscposDecoder, Feed, Page, Picture, Row, render_page
 from devices.simulated.escpos_printer import VirtualEscposPrinter, serve
 from kiosk.paths import PROJECT_ROOT

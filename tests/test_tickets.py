@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.queue_config import QueueConfig, parse_queue_config
-from kiosk.tickets import (
+from kiosk.infra.clock import VIETNAM_TZ
+from kiosk.tickets.config import QueueConfig, parse_queue_config
+from kiosk.tickets.store import (
     PRIORITY_CLASSES,
     AlreadyCalled,
     CounterClosed,
@@ -40,7 +41,6 @@ from kiosk.tickets import (
     find_priority_class,
     format_ticket_number,
 )
-from kiosk.workdays import VIETNAM_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKET_MSG = "A queue ticket could not be issued. Please ask the staff at the counter for help."
@@ -647,8 +647,8 @@ import json, sys, time
 from datetime import datetime
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from kiosk.queue_config import parse_queue_config
-from kiosk.tickets import TicketStore
+from kiosk.tickets.config import parse_queue_config
+from kiosk.tickets.store import TicketStore
 now = datetime.fromisoformat(sys.argv[4])
 cfg = parse_queue_config(json.loads(sys.argv[5]))
 store = TicketStore(Path(sys.argv[2]), lambda: now, config=cfg)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.session import Step  # noqa: E402  (after the harness prepared Kivy)
+from kiosk.session.state import Step  # noqa: E402  (after the harness prepared Kivy)
 from tests.ui_harness import running_kiosk, screen_text
 
 ID_NUMBER = "001090012345"  # the demo card on the simulated reader
@@ -295,9 +295,9 @@ def test_queue_ticket_path(kiosk_config: Any) -> None:
 
 def test_lookup_path_and_bad_code(kiosk_config: Any) -> None:
     with running_kiosk(kiosk_config) as (pilot, app, flow):
-        from kiosk.samples import walk_to
+        from kiosk.demo.citizens import walk_to
 
-        flow.runner = __import__("kiosk.flow", fromlist=["InlineRunner"]).InlineRunner()
+        flow.runner = __import__("kiosk.flow.kiosk_flow", fromlist=["InlineRunner"]).InlineRunner()
         walk_to(flow, Step.RECEIPT)
         code = flow.session.data.result.dossier_code
         flow.finish()
@@ -315,8 +315,8 @@ def test_lookup_path_and_bad_code(kiosk_config: Any) -> None:
 
 def test_lookup_by_scanning_the_receipt_qr(kiosk_config: Any, tmp_path: Path) -> None:
     from devices.simulated.camera import SimulatedCamera
-    from kiosk.flow import InlineRunner
-    from kiosk.samples import walk_to
+    from kiosk.demo.citizens import walk_to
+    from kiosk.flow.kiosk_flow import InlineRunner
     from tests.test_receipt_scan import photo_of_qr
 
     with running_kiosk(kiosk_config) as (pilot, app, flow):
@@ -340,8 +340,8 @@ def test_every_touch_target_is_big_enough(kiosk_config: Any, orientation: str) -
     from screens.widgets import KButton
 
     with running_kiosk(kiosk_config) as (pilot, app, flow):
-        from kiosk.flow import InlineRunner
-        from kiosk.samples import walk_to
+        from kiosk.demo.citizens import walk_to
+        from kiosk.flow.kiosk_flow import InlineRunner
 
         flow.runner = InlineRunner()
         for step in Step:

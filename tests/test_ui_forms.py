@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog import load_catalog
+from kiosk.catalog.procedures import load_catalog
 from kiosk.paths import CONFIG_DIR
-from kiosk.session import Step
+from kiosk.session.state import Step
 from tests.form_filler import FormFiller
 from tests.ui_harness import running_kiosk, screen_text
 
@@ -69,7 +69,7 @@ def test_every_form_is_completed_by_taps_and_keys(kiosk_config: Any) -> None:
 
 
 def test_the_longest_form_with_a_chip_identity_counts_taps_and_keys(kiosk_config: Any) -> None:
-    from kiosk.forms import FormSpec
+    from kiosk.forms.spec import FormSpec
 
     catalog = load_catalog(CONFIG_DIR / "procedures")
     longest = max(catalog.procedures(), key=lambda p: len(FormSpec.from_definition(p.form).fields))

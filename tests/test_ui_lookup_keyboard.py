@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.session import Step  # noqa: E402  (after the harness prepared Kivy)
+from kiosk.session.state import Step  # noqa: E402  (after the harness prepared Kivy)
 from tests.ui_harness import running_kiosk, screen_text
 
 BACKSPACE = "⌫"
@@ -28,8 +28,8 @@ def type_code(pilot: Any, keyboard: Any, code: str) -> None:
 
 def open_lookup(pilot: Any, flow: Any) -> str:
     """Submit a sample dossier, back to the welcome screen, open the look-up; its code."""
-    from kiosk.flow import InlineRunner
-    from kiosk.samples import walk_to
+    from kiosk.demo.citizens import walk_to
+    from kiosk.flow.kiosk_flow import InlineRunner
 
     runner = flow.runner
     flow.runner = InlineRunner()

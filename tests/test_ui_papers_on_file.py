@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.samples import sample_answers
-from kiosk.session import Step  # noqa: E402  (after the harness prepared Kivy)
+from kiosk.demo.citizens import sample_answers
+from kiosk.session.state import Step  # noqa: E402  (after the harness prepared Kivy)
 from tests.ui_harness import label_texts, running_kiosk
 
 ID_NUMBER = "001090012345"  # the demo card on the simulated reader, with papers on file

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from kiosk.flow import MSG_QUEUE_PRINTER_OUT, MSG_TICKET_NOT_PRINTED
 from kiosk.i18n import translate
-from kiosk.session import Step
+from kiosk.printing.printer_watch import MSG_QUEUE_PRINTER_OUT, MSG_TICKET_NOT_PRINTED
+from kiosk.session.state import Step
 from screens.queue import MSG_ESTIMATED_NO_WAIT, MSG_ESTIMATED_WAIT, load_text
 from tests.ui_harness import running_kiosk, screen_text
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.flow import InlineRunner
-from kiosk.receipt import mask_id
-from kiosk.samples import sample_answers, sample_identity, walk_to
-from kiosk.session import Journey, Session, SessionError, Step
-from kiosk.workdays import to_vietnam_time
+from kiosk.demo.citizens import sample_answers, sample_identity, walk_to
+from kiosk.flow.kiosk_flow import InlineRunner
+from kiosk.infra.clock import to_vietnam_time
+from kiosk.printing.receipt import mask_id
+from kiosk.session.state import Journey, Session, SessionError, Step
 from tests.ui_harness import running_kiosk, screen_text
 
 PROCEDURE = "LOCAL-BCH-02"  # a fee (1.000.000 đ), four documents to capture besides the form
@@ -283,9 +283,9 @@ def test_back_to_refused_once_submitted() -> None:
 
 
 def test_flow_go_back_to(kiosk_config: Any) -> None:
-    from kiosk.app import make_session
-    from kiosk.flow import KioskFlow
-    from kiosk.services import build_services
+    from kiosk.app.launch import make_session
+    from kiosk.app.services import build_services
+    from kiosk.flow.kiosk_flow import KioskFlow
 
     services = build_services(kiosk_config)
     try:

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.simulated import card_images as ci
-from kiosk.identity import IdentitySource
+from kiosk.identity.model import Identity, IdentitySource
 from kiosk.paths import SAMPLES_DIR
 from kiosk.vision.cccd_qr import CCCDQR, parse_cccd_qr
 from kiosk.vision.errors import ImageUnreadable, NotACCCDQR, QRNotFound
@@ -164,7 +164,7 @@ def test_decomposed_text_is_normalised() -> None:
 
 
 def test_to_identity() -> None:
-    identity = parse_cccd_qr(PAYLOAD).to_identity()
+    identity = Identity.from_card_qr(parse_cccd_qr(PAYLOAD))
     assert identity.source is IdentitySource.QR
     assert identity.id_number == "001090012345"
     assert identity.full_name == "Nguyễn Văn An"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.vn_typing import (
+from kiosk.forms.vn_typing import (
     Composer,
     Mark,
     Style,

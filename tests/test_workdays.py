@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.paths import CONFIG_DIR
-from kiosk.workdays import (
-    VIETNAM_TZ,
+from kiosk.dossier.workdays import (
     HolidayCalendar,
     HolidayFileError,
     add_working_days,
@@ -18,6 +16,8 @@ from kiosk.workdays import (
     load_holidays,
     receipt_day,
 )
+from kiosk.infra.clock import VIETNAM_TZ
+from kiosk.paths import CONFIG_DIR
 
 HOLIDAYS = CONFIG_DIR / "holidays.toml"
 

@@ -12,9 +12,9 @@ prepare_kivy(offscreen=True)
 
 from kivy.clock import Clock  # noqa: E402
 
-from kiosk.app import make_session  # noqa: E402
-from kiosk.flow import KioskFlow, ThreadRunner  # noqa: E402
-from kiosk.services import build_services  # noqa: E402
+from kiosk.app.launch import make_session  # noqa: E402
+from kiosk.app.services import build_services  # noqa: E402
+from kiosk.flow.kiosk_flow import KioskFlow, ThreadRunner  # noqa: E402
 from screens.pilot import Pilot  # noqa: E402
 from screens.shell import KioskApp  # noqa: E402
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from devices.base import Health
-from devices.camera import DEVICE_NAME, Camera, CameraUnavailable
+from devices.camera.interface import DEVICE_NAME, Camera, CameraUnavailable
 from kiosk.paths import SAMPLES_DIR
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})

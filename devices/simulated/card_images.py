@@ -40,7 +40,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from devices.simulated.lds_builder import LDSProfile, mrz_name, sex_letter, sex_text, td1_mrz
 from kiosk.emrtd.mrz import check_digit
-from kiosk.identity import PROVINCE_CODES
+from kiosk.identity.id_number import PROVINCE_CODES
 from kiosk.paths import FONT_BOLD, FONT_OCRB, FONT_REGULAR
 
 OCRB_FONT = FONT_OCRB

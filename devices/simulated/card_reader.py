@@ -17,13 +17,11 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from devices.base import Health
-from devices.card_reader import (
+from devices.base import CardError, CardRemoved, Health
+from devices.card_reader.interface import (
     DEVICE_NAME,
     CardConnection,
-    CardError,
     CardReader,
-    CardRemoved,
     NoCard,
     ReaderUnavailable,
 )

@@ -38,8 +38,8 @@ from typing import Literal, TextIO
 
 from PIL import Image
 
+from devices.printer.blocks import dots_for_width_mm
 from devices.simulated.escpos_decoder import EscposDecoder, Page, render_page
-from kiosk.receipt import dots_for_width_mm
 
 log = logging.getLogger(__name__)
 

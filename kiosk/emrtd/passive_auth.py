@@ -15,8 +15,9 @@
 Status, first match wins: TAMPERED (a hash, the messageDigest or the SOD signature is wrong);
 NOT_CHECKED (something needed is missing or unusable: no CSCA in the trust store, no DS
 certificate, an algorithm this kiosk lacks, no data group given); UNTRUSTED_SIGNER (the SOD
-verifies, but with no trusted CSCA behind it); AUTHENTIC. The statuses are
-``kiosk.identity.Authenticity``. ``verify`` never raises for bad data: it says why in ``reason``.
+verifies, but with no trusted CSCA behind it); AUTHENTIC (``PassiveAuthStatus``; the kiosk maps
+it to an identity's authenticity). ``verify`` never raises for bad data: it says why in
+``reason``.
 
 ``TrustStore.load(folder)`` reads CSCA certificates (PEM or DER, one or many per file) and ICAO
 CSCA master lists (CMS SignedData of CscaMasterList; the master list's own signature is not
@@ -31,6 +32,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from pathlib import Path
 
 from asn1crypto import algos, cms, core, pem
@@ -49,11 +51,20 @@ from kiosk.emrtd.datagroups.public_key import (
 )
 from kiosk.emrtd.errors import EmrtdError, UnsupportedProtocol
 from kiosk.emrtd.sod import ASN1_ERRORS, SOD, SignerInfo, parse_sod
-from kiosk.identity import Authenticity
 
 log = logging.getLogger(__name__)
 
-PassiveAuthStatus = PAStatus = Authenticity
+
+class PassiveAuthStatus(Enum):
+    """What passive authentication concluded of the chip's data (first match wins, above)."""
+
+    NOT_CHECKED = "not_checked"
+    AUTHENTIC = "authentic"
+    UNTRUSTED_SIGNER = "untrusted_signer"
+    TAMPERED = "tampered"
+
+
+PAStatus = PassiveAuthStatus
 
 OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
 TEST_MARK = "NOT FOR PRODUCTION"
@@ -321,7 +332,7 @@ class TrustStore:
 class PassiveAuthResult:
     """What passive authentication found; ``reason`` says why the status is not AUTHENTIC."""
 
-    status: Authenticity
+    status: PassiveAuthStatus
     reason: str = ""
     failed_groups: list[int] = field(default_factory=list)
     checked_groups: list[int] = field(default_factory=list)  # hashes that matched
@@ -334,7 +345,7 @@ class PassiveAuthResult:
 
     @property
     def authentic(self) -> bool:
-        return self.status is Authenticity.AUTHENTIC
+        return self.status is PassiveAuthStatus.AUTHENTIC
 
 
 @dataclass
@@ -354,13 +365,13 @@ class _Findings:
 
     def result(self) -> PassiveAuthResult:
         if self.tampered:
-            status, reasons = Authenticity.TAMPERED, self.tampered
+            status, reasons = PassiveAuthStatus.TAMPERED, self.tampered
         elif self.not_checked:
-            status, reasons = Authenticity.NOT_CHECKED, self.not_checked
+            status, reasons = PassiveAuthStatus.NOT_CHECKED, self.not_checked
         elif self.untrusted:
-            status, reasons = Authenticity.UNTRUSTED_SIGNER, self.untrusted
+            status, reasons = PassiveAuthStatus.UNTRUSTED_SIGNER, self.untrusted
         else:
-            status, reasons = Authenticity.AUTHENTIC, []
+            status, reasons = PassiveAuthStatus.AUTHENTIC, []
         return PassiveAuthResult(
             status=status,
             reason="; ".join(reasons),

@@ -90,13 +90,6 @@ class AccessKey:
     mrz_key: str | None = None
 
     @classmethod
-    def from_id_number(cls, id_number: str) -> AccessKey:
-        """The CCCD's CAN is the last 6 digits of its 12-digit ID number."""
-        from kiosk.identity import can_from_id_number
-
-        return cls(can=can_from_id_number(id_number))
-
-    @classmethod
     def from_mrz(cls, mrz_text: str) -> AccessKey:
         from kiosk.emrtd.mrz import mrz_key, parse_mrz
 

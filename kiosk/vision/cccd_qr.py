@@ -10,8 +10,8 @@ seven (kept in ``extra``, empty ones included) or leave some empty.
 
 ``parse_cccd_qr`` checks what it can, so that any other QR code (a web address, a receipt, a
 payment code) is refused with ``NotACCCDQR``: at least seven fields, a valid 12-digit ID number
-(kiosk.identity.parse_id_number) whose year of birth and sex agree with the date of birth and
-the sex fields, real dates, a date of birth before the issue date. Text is NFC.
+(kiosk.identity.id_number.parse_id_number) whose year of birth and sex agree with the date of
+birth and the sex fields, real dates, a date of birth before the issue date. Text is NFC.
 """
 
 from __future__ import annotations
@@ -21,13 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from kiosk.identity import (
-    Identity,
-    IdentitySource,
-    InvalidIdNumber,
-    can_from_id_number,
-    parse_id_number,
-)
+from kiosk.identity.id_number import InvalidIdNumber, can_from_id_number, parse_id_number
 from kiosk.vision.errors import NotACCCDQR
 
 MIN_FIELDS = 7
@@ -59,21 +53,8 @@ class CCCDQR:
 
     @property
     def sex_letter(self) -> str:
-        """M or F, as the MRZ and ``Identity`` write the sex."""
+        """M or F, as the MRZ and the kiosk's ``Identity`` write the sex."""
         return "M" if self.sex == "Nam" else "F"
-
-    def to_identity(self) -> Identity:
-        """An ``Identity`` from this QR code (read from print: not authenticated)."""
-        return Identity(
-            id_number=self.id_number,
-            source=IdentitySource.QR,
-            full_name=self.full_name,
-            date_of_birth=self.date_of_birth,
-            birth_year=self.date_of_birth.year,
-            sex=self.sex_letter,
-            nationality="VNM",
-            residence=self.residence,
-        )
 
 
 def parse_cccd_qr(text: str, *, today: date | None = None) -> CCCDQR:

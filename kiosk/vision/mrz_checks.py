@@ -29,7 +29,7 @@ import numpy as np
 
 from kiosk.emrtd.errors import MRZError
 from kiosk.emrtd.mrz import MRZInfo, cccd_id_number, check_digit, parse_mrz
-from kiosk.identity import InvalidIdNumber, parse_id_number
+from kiosk.identity.id_number import InvalidIdNumber, parse_id_number
 from kiosk.vision.mrz_glyphs import ALPHABET, FORMATS
 
 CONFUSIONS = ["0O", "1I", "2Z", "5S", "8B", "6G", "KX<"]

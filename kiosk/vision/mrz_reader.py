@@ -42,7 +42,7 @@ import numpy as np
 
 from kiosk.emrtd.errors import MRZError
 from kiosk.emrtd.mrz import MRZInfo, cccd_id_number
-from kiosk.identity import InvalidIdNumber, can_from_id_number
+from kiosk.identity.id_number import InvalidIdNumber, can_from_id_number
 from kiosk.vision.errors import ImageUnreadable, MRZNotFound, MRZUnreadable
 from kiosk.vision.images import downscale
 from kiosk.vision.mrz_checks import (

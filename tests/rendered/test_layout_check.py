@@ -19,7 +19,7 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
 
-from kiosk.app import read_rgb
+from kiosk.app.screenshots import read_rgb
 from screens.layout_check import check_layout, contrast_ratio
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import pytest
 
-from kiosk.app import MODES, SCREENSHOT_SCREENS
+from kiosk.app.screenshots import MODES, SCREENSHOT_SCREENS
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

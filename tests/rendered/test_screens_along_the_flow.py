@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.app import read_rgb
-from kiosk.samples import sample_answers
-from kiosk.session import Step
+from kiosk.app.screenshots import read_rgb
+from kiosk.demo.citizens import sample_answers
+from kiosk.session.state import Step
 from screens.layout_check import check_layout
 from screens.theme import LARGE_SCALE, NORMAL_SCALE
 from tests.ui_harness import running_kiosk

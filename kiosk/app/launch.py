@@ -1,0 +1,91 @@
+"""Composition root: config → services → flow → Kivy shell. The only place that wires them.
+
+``run_kiosk()`` is ``kiosk run``. Kivy is imported inside the functions, after
+``screens.kivy_env.prepare_kivy()``, so the rest of ``kiosk`` stays importable without a display.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from kiosk.app.services import build_services
+from kiosk.config.settings import KioskConfig
+from kiosk.flow.kiosk_flow import KioskFlow, ThreadRunner
+from kiosk.session.state import Session
+
+log = logging.getLogger(__name__)
+
+
+def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
+    return Session(
+        timeout_s=cfg.kiosk.idle_timeout_s,
+        warning_s=cfg.kiosk.idle_warning_s,
+        scratch_root=cfg.kiosk.data_dir / "sessions",
+        clock=clock,
+    )
+
+
+def run_kiosk(
+    cfg: KioskConfig,
+    *,
+    offscreen: bool = False,
+    seconds: float | None = None,
+    on_ready: Any = None,
+) -> int:
+    """Run the kiosk until stopped (SIGTERM/SIGINT, or after ``seconds``). Returns an exit code.
+
+    ``on_ready()`` is called on the first frame after the welcome screen is shown.
+    """
+    from screens.kivy_env import prepare_kivy
+
+    prepare_kivy(
+        orientation=cfg.kiosk.orientation,
+        offscreen=offscreen or os.environ.get("SDL_VIDEODRIVER") == "offscreen",
+        fullscreen=cfg.kiosk.fullscreen,
+        touch=cfg.kiosk.touch,
+    )
+    from kivy.clock import Clock
+
+    from screens.shell import KioskApp
+
+    services = build_services(cfg)
+    runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
+    flow = KioskFlow(make_session(cfg), services, runner)
+    app = KioskApp(flow, cfg.kiosk)
+
+    def started(*_args: Any) -> None:  # returns None: a true result would stop the dispatch
+        if seconds is not None:  # counted from the first frame, not from Kivy's import
+            Clock.schedule_once(lambda dt: app.stop(), seconds)
+        if on_ready is not None:
+            Clock.schedule_once(lambda dt: on_ready(), 0)
+
+    app.bind(on_start=started)
+
+    def stop_on_signal(signum: int, frame: Any) -> None:
+        log.info("signal %d: stopping the kiosk (session wiped, devices closed)", signum)
+        Clock.schedule_once(lambda dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    log.info(
+        "kiosk %s starting: printer=%s camera=%s card_reader=%s backoffice=%s",
+        cfg.kiosk.id,
+        cfg.printer.mode,
+        cfg.camera.mode,
+        cfg.card_reader.mode,
+        cfg.backoffice.url or "local stand-in",
+    )
+    try:
+        app.run()
+    finally:
+        runner.shutdown()
+        flow.session.wipe()
+        services.close()
+    return 0
+
+
+def describe_services(services: Any) -> list[dict[str, Any]]:
+    return [{"device": h.device, "ok": h.ok, "detail": h.detail} for h in services.health()]

@@ -1,0 +1,11 @@
+"""The ``kiosk`` command, one module per group of subcommands.
+
+main.py         the parser, logging, ``run``, ``screenshot``, ``config check``, ``doctor``
+backoffice.py   ``backoffice serve|report|kiosk``
+catalog.py      ``catalog list``, ``forms validate``
+chip.py         ``chip read|simulate``
+outbox.py       ``submit``, ``outbox status|flush``
+printer.py      ``printer …``, ``receipt render``
+queue.py        ``queue …``
+vision.py       ``ocr mrz|qr``, ``scan``
+"""
