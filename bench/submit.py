@@ -4,11 +4,16 @@ office, and the latency the outbox adds per dossier.
     python bench/submit.py [--dossiers 40] [--page-kb 200] [--dir DIR] [--json]
 
 Each dossier is a plausible sample (kiosk/demo/dossiers.py) of procedure 2.001740 with two
-scanned PDF pages of about ``--page-kb`` KB. The back office is ``LocalBackOffice`` (SQLite,
-attachments copied and hashed, fsynced) in a temporary folder (``--dir``: put it on the disk the
-kiosk uses; fsync costs are the point). Three runs, each on a fresh back office:
+scanned PDF pages of about ``--page-kb`` KB. The back office is the reference server
+(backoffice/) embedded on loopback as in the kiosk's demo mode (``EmbeddedBackOffice``: SQLite
+in WAL with synchronous=FULL, pages streamed, hashed and stored), reached through the kiosk's
+``HttpBackOffice`` (signed requests, multipart upload), in a temporary folder (``--dir``: put it
+on the disk the kiosk uses; fsync costs are the point). The server runs in a thread of this
+process, as in demo mode: client and server share one interpreter. All three runs go to the
+same server, each with its own client and its own dossiers (another seed: no page is already
+stored), after one warm-up dossier:
 
-- direct: ``backoffice.submit`` one dossier after the other (what the kiosk did before);
+- direct: ``HttpBackOffice.submit`` one dossier after the other (what the kiosk did before);
 - outbox, one by one: ``put`` then wait until the sender thread recorded the answer, as the
   submit screen does; its latency minus the direct one is what the outbox adds;
 - outbox, burst: every dossier ``put`` first (the back office being away), then the sender
@@ -29,9 +34,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The project root instead of this folder, whose queue.py would shadow the standard library's
+# queue module that urllib3 (under the kiosk's HTTP client) imports.
+sys.path[0] = str(ROOT)
 
 PROCEDURE = "2.001740"
+KIOSK = "KIOSK-01"
+RUNS = ("direct", "one", "burst")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -44,13 +59,14 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def main() -> int:
+    from backoffice.embedded import EmbeddedBackOffice
+    from backoffice.settings import Settings
     from kiosk.catalog.procedures import load_catalog
-    from kiosk.delivery.local_backoffice import LocalBackOffice
+    from kiosk.delivery.http_client import HttpBackOffice
     from kiosk.delivery.outbox.crypto import generate_key
     from kiosk.delivery.outbox.sender import OutboxSender
     from kiosk.delivery.outbox.store import EntryState, Outbox
     from kiosk.demo.dossiers import sample_dossiers
-    from kiosk.dossier.workdays import load_holidays
     from kiosk.paths import CONFIG_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,83 +77,96 @@ def main() -> int:
     args = parser.parse_args()
 
     catalog = load_catalog(CONFIG_DIR / "procedures")
-    holidays = load_holidays(CONFIG_DIR / "holidays.toml")
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-submit-") as tmp:
         work = Path(tmp)
-        dossiers = sample_dossiers(
-            catalog,
-            "KIOSK-01",
-            args.dossiers,
-            work / "in",
-            seed=1,
-            procedures=[PROCEDURE],
-            pages_per_document=2,
-            page_bytes=args.page_kb * 1000,
-            optional_documents=False,
-        )
+
+        def dossiers_for(run: str, seed: int, n: int) -> list[Any]:
+            return sample_dossiers(
+                catalog,
+                KIOSK,
+                n,
+                work / "in" / run,
+                seed=seed,
+                procedures=[PROCEDURE],
+                pages_per_document=2,
+                page_bytes=args.page_kb * 1000,
+                optional_documents=False,
+            )
+
+        runs = {run: dossiers_for(run, seed, args.dossiers) for seed, run in enumerate(RUNS, 1)}
+        dossiers = runs["direct"]
         pages = [p for d in dossiers for a in d.attachments for p in a.pages]
         page_kb = statistics.fmean(p.stat().st_size for p in pages) / 1000
 
-        def office(name: str) -> LocalBackOffice:
-            return LocalBackOffice(
-                work / name / "bo.sqlite",
-                "000.00.08.H21",
-                catalog,
-                holidays,
-                work / name / "attachments",
-            )
+        server = EmbeddedBackOffice(Settings.for_folder(work / "backoffice"))
+        url = server.start()
+        try:
+            secret = server.ensure_kiosk(KIOSK)
 
-        # 1. direct
-        direct = office("direct")
-        direct_lat: list[float] = []
-        start = time.perf_counter()
-        for d in dossiers:
-            t0 = time.perf_counter()
-            direct.submit(d)
-            direct_lat.append(time.perf_counter() - t0)
-        direct_rate = len(dossiers) / (time.perf_counter() - start)
-        direct.close()
+            def office() -> HttpBackOffice:
+                client = HttpBackOffice(url, KIOSK, secret, timeout_s=60)
+                assert client.health().ok  # connected before the clock starts
+                return client
 
-        # 2. outbox, one by one
-        recorded: dict[str, float] = {}
+            with office() as warm:
+                warm.submit(dossiers_for("warm-up", 0, 1)[0])
 
-        def note(name: str, entry: Any) -> None:
-            if name == "recorded":
-                recorded[entry.reference] = time.perf_counter()
+            # 1. direct
+            direct = office()
+            direct_lat: list[float] = []
+            start = time.perf_counter()
+            for d in dossiers:
+                t0 = time.perf_counter()
+                direct.submit(d)
+                direct_lat.append(time.perf_counter() - t0)
+            direct_rate = len(dossiers) / (time.perf_counter() - start)
+            direct.close()
 
-        one = office("one")
-        outbox = Outbox(work / "one" / "outbox.sqlite", generate_key(), "KIOSK-01")
-        sender = OutboxSender(outbox, one, checkpoint=note)
-        put_lat: list[float] = []
-        end_lat: list[float] = []
-        sender.start()
-        start = time.perf_counter()
-        for d in dossiers:
-            t0 = time.perf_counter()
-            entry = outbox.put(d)
-            put_lat.append(time.perf_counter() - t0)
-            done = outbox.wait_delivered(entry.reference, 60)
-            assert done is not None and done.state is EntryState.DELIVERED
-            end_lat.append(recorded[entry.reference] - t0)
-            assert entry.id is not None
-            outbox.purge_delivered(entry.id)  # the receipt is printed
-        one_rate = len(dossiers) / (time.perf_counter() - start)
-        sender.stop()
-        outbox.close()
-        one.close()
+            # 2. outbox, one by one
+            recorded: dict[str, float] = {}
 
-        # 3. outbox, burst
-        burst = office("burst")
-        outbox = Outbox(work / "burst" / "outbox.sqlite", generate_key(), "KIOSK-01")
-        start = time.perf_counter()
-        for d in dossiers:
-            outbox.put(d)
-        put_all = time.perf_counter() - start
-        status = OutboxSender(outbox, burst).flush(600)
-        burst_rate = len(dossiers) / (time.perf_counter() - start)
-        assert status.pending == 0 and status.delivered == len(dossiers)
-        outbox.close()
-        burst.close()
+            def note(name: str, entry: Any) -> None:
+                if name == "recorded":
+                    recorded[entry.reference] = time.perf_counter()
+
+            one = office()
+            outbox = Outbox(work / "one" / "outbox.sqlite", generate_key(), KIOSK)
+            sender = OutboxSender(outbox, one, checkpoint=note)
+            put_lat: list[float] = []
+            end_lat: list[float] = []
+            sender.start()
+            start = time.perf_counter()
+            for d in runs["one"]:
+                t0 = time.perf_counter()
+                entry = outbox.put(d)
+                put_lat.append(time.perf_counter() - t0)
+                done = outbox.wait_delivered(entry.reference, 60)
+                assert done is not None and done.state is EntryState.DELIVERED
+                end_lat.append(recorded[entry.reference] - t0)
+                assert entry.id is not None
+                outbox.purge_delivered(entry.id)  # the receipt is printed
+            one_rate = len(dossiers) / (time.perf_counter() - start)
+            sender.stop()
+            outbox.close()
+            one.close()
+
+            # 3. outbox, burst
+            burst = office()
+            outbox = Outbox(work / "burst" / "outbox.sqlite", generate_key(), KIOSK)
+            start = time.perf_counter()
+            for d in runs["burst"]:
+                outbox.put(d)
+            put_all = time.perf_counter() - start
+            status = OutboxSender(outbox, burst).flush(600)
+            burst_rate = len(dossiers) / (time.perf_counter() - start)
+            assert status.pending == 0 and status.delivered == len(dossiers)
+            outbox.close()
+            burst.close()
+            stored = server.context.blobs
+            sent = [p for run in runs.values() for d in run for a in d.attachments for p in a.pages]
+            assert all(stored.exists(_sha256(p)) for p in sent)  # every page is at the server
+        finally:
+            server.stop()
 
     direct_stats = _stats(direct_lat)
     end_stats = _stats(end_lat)

@@ -1,9 +1,13 @@
-"""The durable outbox on real SQLite files with the real local back office behind it: storage,
-encryption at rest, delivery and retries, parking, purging, damaged files, full disks, the CLI.
+"""The durable outbox on real SQLite files: storage, encryption at rest, delivery and retries,
+parking, purging, damaged files, full disks, the CLI.
 
-The back office is ``LocalBackOffice`` (a real SQLite back office) behind ``Switch``, which can
-make it unreachable or hang, as a network or a stopped server would. The catalog is built here
-(one procedure, two documents) so these tests follow the outbox, not the catalog files.
+The back office is the scripted one of tests/scripted_backoffice.py: it answers as the
+reference server does (codes, idempotency, the shared dossier rules) and records each page as it
+arrived, so a test sees every dossier delivered exactly once and whole; it can be made
+unreachable (``down``) or hang (``hold``), as a network or a stopped server would. Real delivery
+to the reference server, through crashes and restarts, is tests/test_outbox_crash.py and
+tests/test_outbox_chaos.py. The catalog is built here (one procedure, two documents) so these
+tests follow the outbox, not the catalog files.
 """
 
 from __future__ import annotations
@@ -17,17 +21,16 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted_backoffice import ScriptedBackOffice
 
 from kiosk.catalog.procedures import Catalog, DocumentRequirement, Procedure
-from kiosk.delivery.backoffice import BackOfficeUnavailable, IdempotencyConflict
-from kiosk.delivery.local_backoffice import LocalBackOffice
+from kiosk.delivery.backoffice import IdempotencyConflict
 from kiosk.delivery.outbox.crypto import BlobError, OutboxCipher
 from kiosk.delivery.outbox.sender import OutboxSender
 from kiosk.delivery.outbox.store import (
@@ -148,45 +151,14 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-class Switch:
-    """A real back office that can be made unreachable (``down``) or hang (``hold``)."""
-
-    def __init__(self, office: LocalBackOffice) -> None:
-        self.office = office
-        self.down = False
-        self.calls = 0
-        self.entered = threading.Event()
-        self.go = threading.Event()
-        self.go.set()
-
-    def submit(self, dossier: DossierSubmission) -> SubmissionResult:
-        self.calls += 1
-        self.entered.set()
-        if not self.go.wait(20):
-            raise BackOfficeUnavailable("read timed out")
-        if self.down:
-            raise BackOfficeUnavailable("connection refused")
-        return self.office.submit(dossier)
-
-    def lookup(self, code: str) -> Any:
-        return self.office.lookup(code)
-
-    def health(self) -> Any:
-        return self.office.health()
-
-
 @pytest.fixture(scope="module")
 def holidays() -> HolidayCalendar:
     return load_holidays(CONFIG_DIR / "holidays.toml")
 
 
 @pytest.fixture
-def office(tmp_path: Path, holidays: HolidayCalendar):
-    bo = LocalBackOffice(
-        tmp_path / "bo" / "backoffice.sqlite", AGENCY, make_catalog(), holidays, tmp_path / "att"
-    )
-    yield bo
-    bo.close()
+def office(holidays: HolidayCalendar) -> ScriptedBackOffice:
+    return ScriptedBackOffice(make_catalog(), holidays, agency_code=AGENCY)
 
 
 @pytest.fixture
@@ -216,9 +188,26 @@ def raw_bytes(outbox_path: Path) -> bytes:
     )
 
 
-def office_keys(office: LocalBackOffice) -> list[tuple[str, str]]:
-    with sqlite3.connect(office.db_path) as conn:
-        return conn.execute("SELECT idempotency_key, code FROM dossiers ORDER BY code").fetchall()
+def page_hashes(dossier: DossierSubmission) -> list[tuple[str, int, str]]:
+    """(document, page number, SHA-256) of each page of ``dossier`` as the kiosk scanned it."""
+    return [
+        (a.requirement_id, n, sha256(p))
+        for a in dossier.attachments
+        for n, p in enumerate(a.pages, start=1)
+    ]
+
+
+def scanned(folder: Path, n: int) -> list[tuple[str, int, str]]:
+    """``page_hashes`` of dossier ``n`` of ``make_dossier``, from the files left in ``folder``."""
+    return [
+        ("to_khai", 1, sha256(folder / f"d{n}-1.pdf")),
+        ("ban_ve", 1, sha256(folder / f"d{n}-2.pdf")),
+    ]
+
+
+def arrived(office: ScriptedBackOffice, code: str) -> list[tuple[str, int, str]]:
+    """(document, page number, SHA-256) of each page of dossier ``code`` at the back office."""
+    return [(p.requirement_id, p.page, p.sha256) for p in office.pages(code)]
 
 
 # --- put: durable, encrypted, idempotent -----------------------------------------------------
@@ -281,7 +270,7 @@ def test_blobs_are_bound_to_their_entry_and_name() -> None:
 
 
 def test_delivered_with_the_answer_and_attachments_intact(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
     outbox = open_outbox(tmp_path)
     dossier = make_dossier(tmp_path / "in", 1)
@@ -293,12 +282,10 @@ def test_delivered_with_the_answer_and_attachments_intact(
     assert delivered is not None and delivered.state is EntryState.DELIVERED
     assert delivered.result is not None
     code = delivered.result.dossier_code
-    assert office_keys(office) == [("test-dossier-000001", code)]
-    stored = office.stored_attachments(code)
-    assert sorted(s["sha256"] for s in stored) == sorted(
-        sha256(p) for a in dossier.attachments for p in a.pages
-    )
-    assert office.verify_attachments(code) == []
+    assert office.stored() == [("test-dossier-000001", code)]
+    assert arrived(office, code) == page_hashes(dossier)  # every page, whole, in its place
+    assert delivered.result.fee_vnd == 50_000  # the back office's answer, as it gave it
+    assert delivered.result.appointment_date == office.lookup(code).appointment_date
     # The delivered state and the answer arrive together.
     with sqlite3.connect(outbox.path) as conn:
         state, result = conn.execute("SELECT state, result FROM entries").fetchone()
@@ -309,15 +296,14 @@ def test_delivered_with_the_answer_and_attachments_intact(
 
 
 def test_back_office_down_at_submit_and_for_an_hour_then_delivered_once(
-    tmp_path: Path, office: LocalBackOffice, clock: Clock
+    tmp_path: Path, office: ScriptedBackOffice, clock: Clock
 ) -> None:
     import random
 
-    switch = Switch(office)
-    switch.down = True
+    office.down = True
     outbox = open_outbox(tmp_path, clock=clock)
     entry = outbox.put(make_dossier(tmp_path / "in", 1))
-    sender = OutboxSender(outbox, switch, base_delay_s=1, max_delay_s=120, rng=random.Random(6))
+    sender = OutboxSender(outbox, office, base_delay_s=1, max_delay_s=120, rng=random.Random(6))
     assert entry.id is not None
 
     restarted = False
@@ -337,20 +323,20 @@ def test_back_office_down_at_submit_and_for_an_hour_then_delivered_once(
             # The kiosk restarts halfway: the schedule is in the database, not in memory.
             outbox.close()
             outbox = open_outbox(tmp_path, clock=clock)
-            sender = OutboxSender(outbox, switch, base_delay_s=1, max_delay_s=120)
+            sender = OutboxSender(outbox, office, base_delay_s=1, max_delay_s=120)
             again = outbox.get(entry.id)
             assert again is not None and again.attempts == current.attempts
             restarted = True
 
     attempts = outbox.get(entry.id).attempts  # type: ignore[union-attr]
     assert attempts >= 30  # about one an minute once the cap is reached
-    switch.down = False
+    office.down = False
     assert sender.run_once()
     done = outbox.find(entry.reference)
     assert done is not None and done.state is EntryState.DELIVERED
     assert done.last_error is None and done.attempts == attempts + 1
-    assert [k for k, _ in office_keys(office)] == ["test-dossier-000001"]
-    assert switch.calls == attempts + 1
+    assert [k for k, _ in office.stored()] == ["test-dossier-000001"]
+    assert len(office.calls) == attempts + 1
     outbox.close()
 
 
@@ -369,17 +355,16 @@ def test_retry_delays_are_exponential_with_full_jitter(tmp_path: Path) -> None:
 
 
 def test_oldest_first_and_all_due_when_the_back_office_answers_again(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
-    switch = Switch(office)
-    switch.down = True
+    office.down = True
     outbox = open_outbox(tmp_path)
-    sender = OutboxSender(outbox, switch, base_delay_s=500, max_delay_s=1000)
+    sender = OutboxSender(outbox, office, base_delay_s=500, max_delay_s=1000)
     entries = [outbox.put(make_dossier(tmp_path / "in", n)) for n in range(1, 5)]
     while sender.run_once():  # each fails once and waits up to 500 s
         pass
-    assert switch.calls == 4
-    switch.down = False
+    assert len(office.calls) == 4
+    office.down = False
     late = outbox.put(make_dossier(tmp_path / "in", 5))  # due at once
     assert sender.run_once()
     assert outbox.find(late.reference).state is EntryState.DELIVERED  # type: ignore[union-attr]
@@ -388,16 +373,15 @@ def test_oldest_first_and_all_due_when_the_back_office_answers_again(
         pass
     codes = [outbox.find(e.reference).result.dossier_code for e in entries]  # type: ignore[union-attr]
     assert codes == sorted(codes) and len(set(codes)) == 4
-    assert len(office_keys(office)) == 5
+    assert len(office.stored()) == 5
     outbox.close()
 
 
 def test_sender_wakes_on_put_and_a_hanging_back_office_does_not_block_put(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
-    switch = Switch(office)
     outbox = open_outbox(tmp_path)
-    sender = OutboxSender(outbox, switch, idle_poll_s=30)
+    sender = OutboxSender(outbox, office, idle_poll_s=30)
     with sender:
         time.sleep(0.2)  # the sender is idle, waiting up to 30 s
         started = time.monotonic()
@@ -406,30 +390,29 @@ def test_sender_wakes_on_put_and_a_hanging_back_office_does_not_block_put(
         assert done is not None and done.state is EntryState.DELIVERED
         assert time.monotonic() - started < 3
 
-        switch.go.clear()  # the back office accepts the connection and never answers
-        switch.entered.clear()
+        office.hold()  # the back office accepts the connection and never answers
+        office.entered.clear()
         second = outbox.put(make_dossier(tmp_path / "in", 2))
-        assert switch.entered.wait(5)
+        assert office.entered.wait(5)
         started = time.monotonic()
         third = outbox.put(make_dossier(tmp_path / "in", 3))
         assert time.monotonic() - started < 1.0
         assert outbox.status().pending == 2
-        switch.go.set()
+        office.release()
         for entry in (second, third):
             done = outbox.wait_delivered(entry.reference, 10)
             assert done is not None and done.state is EntryState.DELIVERED
     assert not sender.running
-    assert len(office_keys(office)) == 3
+    assert len(office.stored()) == 3
     outbox.close()
 
 
 def test_rejected_dossier_is_parked_staff_alerted_never_retried(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str]
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str]
 ) -> None:
-    switch = Switch(office)
     outbox = open_outbox(tmp_path, alerts)
     entry = outbox.put(make_dossier(tmp_path / "in", 1, procedure="NO.SUCH"))
-    sender = OutboxSender(outbox, switch)
+    sender = OutboxSender(outbox, office)
     status = sender.flush(5)
     assert status.pending == 0 and status.parked == 1
     assert status.parked_references == [entry.reference]
@@ -442,17 +425,17 @@ def test_rejected_dossier_is_parked_staff_alerted_never_retried(
 
     sender.flush(1)
     assert not sender.run_once()
-    assert switch.calls == 1  # never retried automatically
+    assert len(office.calls) == 1  # never retried automatically
 
     outbox.requeue(entry.reference)  # staff fixed something and send it again
     assert outbox.find(entry.reference).state is EntryState.PENDING  # type: ignore[union-attr]
     sender.flush(5)
-    assert switch.calls == 2 and outbox.status().parked == 1
+    assert len(office.calls) == 2 and outbox.status().parked == 1
     outbox.close()
 
 
 def test_idempotency_conflict_is_parked(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str]
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str]
 ) -> None:
     office.submit(make_dossier(tmp_path / "earlier", 1, name="Trần Văn An"))  # same key, other body
     outbox = open_outbox(tmp_path, alerts)
@@ -466,7 +449,7 @@ def test_idempotency_conflict_is_parked(
 
 
 def test_an_unexpected_client_error_is_retried_and_staff_told_once(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str]
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str]
 ) -> None:
     class Broken:
         calls = 0
@@ -492,7 +475,7 @@ def test_an_unexpected_client_error_is_retried_and_staff_told_once(
 
 
 def test_purge_after_the_receipt_keeps_only_the_answer(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
     outbox = open_outbox(tmp_path)
     sender = OutboxSender(outbox, office)
@@ -515,7 +498,7 @@ def test_purge_after_the_receipt_keeps_only_the_answer(
 
 
 def test_sweep_purges_old_deliveries_and_forgets_old_answers(
-    tmp_path: Path, office: LocalBackOffice, clock: Clock
+    tmp_path: Path, office: ScriptedBackOffice, clock: Clock
 ) -> None:
     outbox = open_outbox(tmp_path, clock=clock, purge_after_hours=24, keep_codes_days=90)
     entry = outbox.put(make_dossier(tmp_path / "in", 1))
@@ -542,7 +525,7 @@ def test_provisional_receipt_figures(tmp_path: Path, holidays: HolidayCalendar) 
 
 
 def test_status_counts_and_oldest_pending_age(
-    tmp_path: Path, office: LocalBackOffice, clock: Clock
+    tmp_path: Path, office: ScriptedBackOffice, clock: Clock
 ) -> None:
     outbox = open_outbox(tmp_path, clock=clock)
     assert outbox.status().oldest_pending_age_s is None
@@ -628,7 +611,7 @@ def test_wrong_key_is_a_clear_error_and_the_entries_are_kept(tmp_path: Path) -> 
 
 
 def test_a_file_that_is_not_a_database_is_moved_aside_and_the_kiosk_keeps_serving(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     garbage = b"this is not an SQLite database at all" * 200
     (tmp_path / "outbox.sqlite").write_bytes(garbage)
@@ -663,7 +646,7 @@ def test_a_quarantine_cut_short_by_a_power_cut_is_completed_at_the_next_start(
 
 
 def test_pages_left_decrypted_by_a_dead_sender_are_wiped(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
     finished = subprocess.Popen(["true"])  # a sender process that is gone
     finished.wait()
@@ -697,7 +680,7 @@ def _crash_with_wal(tmp_path: Path, first: int, last: int) -> None:
 
 
 def test_a_failed_integrity_check_is_detected_and_wal_and_shm_kept_aside(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str]
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str]
 ) -> None:
     outbox = open_outbox(tmp_path)
     for n in range(1, 4):
@@ -730,15 +713,12 @@ def test_a_failed_integrity_check_is_detected_and_wal_and_shm_kept_aside(
         n = int(entry.idempotency_key.rsplit("-", 1)[1])
         found = outbox.find(entry.reference)
         assert found is not None and found.result is not None
-        stored = office.stored_attachments(found.result.dossier_code)
-        assert sorted(s["sha256"] for s in stored) == sorted(
-            sha256(tmp_path / "in" / f"d{n}-{i}.pdf") for i in (1, 2)
-        )
+        assert arrived(office, found.result.dossier_code) == scanned(tmp_path / "in", n)
     outbox.close()
 
 
 def test_an_entry_that_does_not_decrypt_is_detected_and_the_others_salvaged(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str], clock: Clock
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str], clock: Clock
 ) -> None:
     outbox = open_outbox(tmp_path, clock=clock)
     entries = [outbox.put(make_dossier(tmp_path / "in", n)) for n in (1, 2, 3)]
@@ -765,15 +745,15 @@ def test_an_entry_that_does_not_decrypt_is_detected_and_the_others_salvaged(
     new = outbox.put(make_dossier(tmp_path / "in", 4))
     assert new.reference not in {e.reference for e in entries}
     OutboxSender(outbox, office).flush(5)
-    for entry in (entries[0], entries[2]):
+    for n, entry in ((1, entries[0]), (3, entries[2])):  # the salvaged ones arrive whole
         found = outbox.find(entry.reference)
         assert found is not None and found.result is not None
-        assert office.verify_attachments(found.result.dossier_code) == []
+        assert arrived(office, found.result.dossier_code) == scanned(tmp_path / "in", n)
     outbox.close()
 
 
 def test_an_entry_damaged_after_the_open_is_parked(
-    tmp_path: Path, office: LocalBackOffice, alerts: list[str]
+    tmp_path: Path, office: ScriptedBackOffice, alerts: list[str]
 ) -> None:
     outbox = open_outbox(tmp_path, alerts)
     entry = outbox.put(make_dossier(tmp_path / "in", 1))
@@ -784,14 +764,16 @@ def test_an_entry_damaged_after_the_open_is_parked(
     assert parked is not None and parked.state is EntryState.PARKED
     assert parked.last_error_kind == "OutboxEntryDamaged"
     assert alerts and entry.reference in alerts[0]
-    assert office_keys(office) == []
+    assert office.stored() == []
     outbox.close()
 
 
 # --- full disk and too-large dossiers --------------------------------------------------------
 
 
-def test_a_full_outbox_refuses_the_dossier_cleanly(tmp_path: Path, office: LocalBackOffice) -> None:
+def test_a_full_outbox_refuses_the_dossier_cleanly(
+    tmp_path: Path, office: ScriptedBackOffice
+) -> None:
     outbox = open_outbox(tmp_path, max_bytes=400_000)
     first = outbox.put(make_dossier(tmp_path / "in", 1, size=40_000))
     with pytest.raises(OutboxFull) as caught:
@@ -806,12 +788,12 @@ def test_a_full_outbox_refuses_the_dossier_cleanly(tmp_path: Path, office: Local
     second = outbox.put(make_dossier(tmp_path / "in", 3, size=30_000))
     assert second.reference.endswith("-000002")
     OutboxSender(outbox, office).flush(5)
-    assert len(office_keys(office)) == 2
+    assert len(office.stored()) == 2
     outbox.close()
 
 
 def test_a_full_disk_during_put_leaves_nothing_half_written(
-    tmp_path: Path, office: LocalBackOffice
+    tmp_path: Path, office: ScriptedBackOffice
 ) -> None:
     """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes every write past it fail as on a
     full disk, without root or a loop device."""
@@ -845,7 +827,7 @@ def test_a_full_disk_during_put_leaves_nothing_half_written(
     assert outbox.quarantined is None
     assert [e.reference for e in outbox.entries()] == [first.reference]
     OutboxSender(outbox, office).flush(5)
-    assert [k for k, _ in office_keys(office)] == ["test-dossier-000001"]
+    assert [k for k, _ in office.stored()] == ["test-dossier-000001"]
     outbox.close()
 
 
@@ -868,10 +850,12 @@ def test_too_large_or_unreadable_attachments_are_refused_before_anything_is_writ
 # --- sample dossiers and the command line ----------------------------------------------------
 
 
-def test_sample_dossiers_are_valid_and_accepted_for_every_procedure(
-    tmp_path: Path, holidays: HolidayCalendar
-) -> None:
+def test_sample_dossiers_are_valid_and_accepted_for_every_procedure(tmp_path: Path) -> None:
+    """Accepted by the reference back office itself (embedded, on loopback), not a stand-in."""
+    from backoffice.embedded import EmbeddedBackOffice
+    from backoffice.settings import Settings
     from kiosk.catalog.procedures import load_catalog
+    from kiosk.delivery.http_client import HttpBackOffice
     from kiosk.demo.dossiers import sample_dossiers
     from kiosk.forms.spec import FormSpec
     from kiosk.identity.id_number import parse_id_number
@@ -879,20 +863,25 @@ def test_sample_dossiers_are_valid_and_accepted_for_every_procedure(
     catalog = load_catalog(CONFIG_DIR / "procedures")
     n = 2 * len(catalog)
     dossiers = sample_dossiers(catalog, KIOSK, n, tmp_path / "demo", seed=7)
-    office = LocalBackOffice(tmp_path / "bo.sqlite", AGENCY, catalog, holidays, tmp_path / "att")
     assert {d.procedure_code for d in dossiers} == {p.code for p in catalog.procedures()}
-    for d in dossiers:
-        facts = parse_id_number(d.applicant.id_number)
-        assert d.applicant.date_of_birth is not None
-        assert facts.sex == d.applicant.sex and facts.birth_year == d.applicant.date_of_birth.year
-        form = FormSpec.from_definition(catalog.get(d.procedure_code).form)
-        assert form.validate_answers(d.declaration) == {}
-        pages = [p for a in d.attachments for p in a.pages]
-        assert pages and all(p.read_bytes().startswith(b"%PDF") for p in pages)
-        assert office.submit(d).dossier_code.startswith(AGENCY)
+    server = EmbeddedBackOffice(Settings.for_folder(tmp_path / "bo", secrets_key="C" * 43 + "="))
+    url = server.start()
+    try:
+        with HttpBackOffice(url, KIOSK, server.ensure_kiosk(KIOSK), timeout_s=10) as office:
+            for d in dossiers:
+                facts = parse_id_number(d.applicant.id_number)
+                assert d.applicant.date_of_birth is not None
+                assert facts.sex == d.applicant.sex
+                assert facts.birth_year == d.applicant.date_of_birth.year
+                form = FormSpec.from_definition(catalog.get(d.procedure_code).form)
+                assert form.validate_answers(d.declaration) == {}
+                pages = [p for a in d.attachments for p in a.pages]
+                assert pages and all(p.read_bytes().startswith(b"%PDF") for p in pages)
+                assert office.submit(d).dossier_code.startswith(AGENCY)
+    finally:
+        server.stop()
     again = sample_dossiers(catalog, KIOSK, n, tmp_path / "again", seed=7)
     assert [d.declaration for d in again] == [d.declaration for d in dossiers]
-    office.close()
 
 
 def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:

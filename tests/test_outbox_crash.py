@@ -1,17 +1,21 @@
 """kill -9 of the kiosk at the worst moments: the outbox and its sender run in a child process
-that is SIGKILLed, then restarted; the back office (a real LocalBackOffice file) must end with
-each dossier exactly once and its attachments hashing as the originals.
+that is SIGKILLed, then restarted; the reference back office (backoffice/, embedded in the test
+process on loopback over its own SQLite file, reached through HttpBackOffice as a kiosk does)
+must end with each dossier exactly once and its stored pages hashing as the originals.
 
-The child is this file run as a script (``python test_outbox_crash.py DIR MODE ...``). It stops
-itself at a named point of the sender (its ``checkpoint`` hook: ``claimed`` = attempt recorded,
-nothing sent; ``answered`` = the back office stored the dossier, the kiosk has not recorded
-the answer) by writing a marker file and sleeping, and the test kills it there; or the test
-kills it at random moments while it puts and sends.
+The dossiers are written once by the test as JSON files, so every run of the child puts the
+very same ones (same idempotency keys, same pages). The child is this file run as a script
+(``python test_outbox_crash.py DIR MODE ...``). It stops itself at a named point of the sender
+(its ``checkpoint`` hook: ``claimed`` = attempt recorded, nothing sent; ``answered`` = the back
+office stored the dossier, the kiosk has not recorded the answer) by writing a marker file and
+sleeping, and the test kills it there; or the test kills it at random moments while it puts and
+sends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -19,53 +23,54 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 if __name__ == "__main__":
     sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from test_outbox import AGENCY, KEY, KIOSK, make_catalog, make_dossier  # noqa: E402
+from test_outbox import KEY, KIOSK  # noqa: E402
 
-from kiosk.delivery.local_backoffice import LocalBackOffice  # noqa: E402
+from kiosk.delivery.http_client import HttpBackOffice  # noqa: E402
 from kiosk.delivery.outbox.sender import OutboxSender  # noqa: E402
 from kiosk.delivery.outbox.store import EntryState, Outbox  # noqa: E402
 from kiosk.dossier.model import DossierSubmission, SubmissionResult  # noqa: E402
-from kiosk.dossier.workdays import load_holidays  # noqa: E402
-from kiosk.paths import CONFIG_DIR  # noqa: E402
-
-PAGE_BYTES = 12_000
-
-
-def _office(folder: Path) -> LocalBackOffice:
-    return LocalBackOffice(
-        folder / "bo" / "backoffice.sqlite",
-        AGENCY,
-        make_catalog(),
-        load_holidays(CONFIG_DIR / "holidays.toml"),
-        folder / "bo" / "attachments",
-    )
 
 
 def _outbox(folder: Path) -> Outbox:
     return Outbox(folder / "outbox.sqlite", KEY, KIOSK)
 
 
+def _dossier(folder: Path, n: int) -> DossierSubmission:
+    """Dossier number ``n``, as the test wrote it."""
+    return DossierSubmission.from_json((folder / "in" / f"d{n}.json").read_text("utf-8"))
+
+
 # --- the child -------------------------------------------------------------------------------
 
 
-class Remote:
-    """The back office a network away: each submission takes a round trip."""
+class SlowAnswer:
+    """The back office over a slow network: its answer takes a while to come back, the time
+    in which a kill leaves a dossier stored there and not recorded here."""
 
-    def __init__(self, office: LocalBackOffice, round_trip_s: float = 0.02) -> None:
+    def __init__(self, office: HttpBackOffice, delay_s: float = 0.02) -> None:
         self.office = office
-        self.round_trip_s = round_trip_s
+        self.delay_s = delay_s
 
     def submit(self, dossier: DossierSubmission) -> SubmissionResult:
-        time.sleep(self.round_trip_s / 2)
         result = self.office.submit(dossier)
-        time.sleep(self.round_trip_s / 2)  # a kill now: stored there, not recorded here
+        time.sleep(self.delay_s)  # a kill now: stored there, not recorded here
         return result
+
+    def lookup(self, code: str) -> Any:
+        return self.office.lookup(code)
+
+    def health(self) -> Any:
+        return self.office.health()
 
 
 def child(folder: Path, mode: str, count: int, pause_at: str) -> int:
@@ -76,9 +81,10 @@ def child(folder: Path, mode: str, count: int, pause_at: str) -> int:
             (folder / f"paused-{name}").write_text(str(os.getpid()))
             time.sleep(3600)  # the test kills us here
 
+    link = json.loads((folder / "backoffice.json").read_text("utf-8"))
     outbox = _outbox(folder)
-    office = _office(folder)
-    backoffice = Remote(office) if mode == "work" else office
+    office = HttpBackOffice(link["url"], KIOSK, link["secret"], timeout_s=10)
+    backoffice = SlowAnswer(office) if mode == "work" else office
     sender = OutboxSender(
         outbox, backoffice, base_delay_s=0.05, max_delay_s=0.2, checkpoint=checkpoint
     )
@@ -86,7 +92,7 @@ def child(folder: Path, mode: str, count: int, pause_at: str) -> int:
     if mode == "work":
         sender.start()  # the sender runs while dossiers are put, as at the kiosk
     for n in range(1, count + 1):
-        outbox.put(make_dossier(folder / "in", n, size=PAGE_BYTES))
+        outbox.put(_dossier(folder, n))
     status = sender.flush(60)
     sender.stop()
     print("done" if status.pending == 0 else f"pending {status.pending}", flush=True)
@@ -94,6 +100,37 @@ def child(folder: Path, mode: str, count: int, pause_at: str) -> int:
 
 
 # --- the tests -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    """The reference back office on loopback with this kiosk registered; the child finds its
+    address and the kiosk's secret in ``backoffice.json``."""
+    from backoffice.embedded import EmbeddedBackOffice
+    from backoffice.settings import Settings
+
+    server = EmbeddedBackOffice(Settings.for_folder(tmp_path / "bo", secrets_key="D" * 43 + "="))
+    url = server.start()
+    try:
+        secret = server.ensure_kiosk(KIOSK)
+        (tmp_path / "backoffice.json").write_text(json.dumps({"url": url, "secret": secret}))
+        yield server
+    finally:
+        server.stop()
+
+
+def _write_dossiers(folder: Path, server: Any, count: int) -> None:
+    """``count`` dossiers the back office accepts, written once for every run of the child."""
+    from backoffice_server import sample_dossier
+
+    for n in range(1, count + 1):
+        dossier = sample_dossier(
+            server.context.catalog,
+            KIOSK,
+            folder / "in" / f"d{n}",
+            idempotency_key=f"test-dossier-{n:06d}",
+        )
+        (folder / "in" / f"d{n}.json").write_text(dossier.to_json(), "utf-8")
 
 
 def _start(folder: Path, mode: str, count: int, pause_at: str = "-") -> subprocess.Popen[str]:
@@ -123,18 +160,27 @@ def _run_to_end(folder: Path, count: int) -> None:
     assert proc.returncode == 0 and out.strip().endswith("done"), out
 
 
-def _office_rows(folder: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(folder / "bo" / "backoffice.sqlite") as conn:
-        return conn.execute("SELECT idempotency_key, code FROM dossiers ORDER BY code").fetchall()
+def _office_rows(server: Any) -> list[tuple[str, str]]:
+    """(idempotency key, code) of every dossier the back office stored, by code."""
+    from sqlalchemy import select
+
+    from backoffice.db import Dossier
+
+    with server.context.session() as session:
+        rows = session.execute(
+            select(Dossier.idempotency_key, Dossier.code).order_by(Dossier.code)
+        ).all()
+    return [(key, code) for key, code in rows]
 
 
-def _check_exactly_once(folder: Path, count: int) -> None:
-    """Each dossier once at the back office, pages hashing as the originals, and the outbox
-    recorded the same codes."""
-    rows = _office_rows(folder)
+def _check_exactly_once(folder: Path, server: Any, count: int) -> None:
+    """Each dossier once at the back office, its stored pages those the kiosk scanned (and
+    still hashing to their names), and the outbox recorded the same codes."""
+    from backoffice.dossiers import dossier_detail
+
+    rows = _office_rows(server)
     keys = [k for k, _ in rows]
     assert sorted(keys) == [f"test-dossier-{n:06d}" for n in range(1, count + 1)]
-    office = _office(folder)
     outbox = _outbox(folder)
     try:
         recorded = {
@@ -144,42 +190,45 @@ def _check_exactly_once(folder: Path, count: int) -> None:
         }
         assert recorded == dict(rows)
         assert outbox.status().pending == 0
-        for key, code in rows:
-            n = int(key.rsplit("-", 1)[1])
-            expected = sorted(
-                hashlib.sha256((folder / "in" / f"d{n}-{i}.pdf").read_bytes()).hexdigest()
-                for i in (1, 2)
-            )
-            stored = office.stored_attachments(code)
-            assert sorted(s["sha256"] for s in stored) == expected
-            assert office.verify_attachments(code) == []
     finally:
         outbox.close()
-        office.close()
+    for key, code in rows:
+        dossier = _dossier(folder, int(key.rsplit("-", 1)[1]))
+        scanned = sorted(
+            (a.requirement_id, n, hashlib.sha256(p.read_bytes()).hexdigest())
+            for a in dossier.attachments
+            for n, p in enumerate(a.pages, start=1)
+        )
+        stored = dossier_detail(server.context, code)["attachments"]
+        assert sorted((f["requirement_id"], f["page"], f["sha256"]) for f in stored) == scanned
+        for f in stored:
+            server.context.blobs.verify(f["sha256"])  # raises if the stored file changed
 
 
-def test_kill_between_writing_the_outbox_and_sending(tmp_path: Path) -> None:
+def test_kill_between_writing_the_outbox_and_sending(tmp_path: Path, server: Any) -> None:
+    _write_dossiers(tmp_path, server, 3)
     proc = _start(tmp_path, "send", 3, pause_at="claimed")
     _kill_at(tmp_path, proc, "claimed")
-    assert _office_rows(tmp_path) == []  # nothing reached the back office
+    assert _office_rows(server) == []  # nothing reached the back office
     outbox = _outbox(tmp_path)
     assert [e.state for e in outbox.entries()] == [EntryState.PENDING] * 3
     assert outbox.entries()[0].attempts == 1  # the attempt was counted before the crash
     outbox.close()
     _run_to_end(tmp_path, 3)
-    _check_exactly_once(tmp_path, 3)
+    _check_exactly_once(tmp_path, server, 3)
 
 
-def test_kill_between_sending_and_recording_the_answer(tmp_path: Path) -> None:
+def test_kill_between_sending_and_recording_the_answer(tmp_path: Path, server: Any) -> None:
+    _write_dossiers(tmp_path, server, 3)
     proc = _start(tmp_path, "send", 3, pause_at="answered")
     _kill_at(tmp_path, proc, "answered")
-    [(key, code)] = _office_rows(tmp_path)  # the back office has the first dossier...
+    [(key, code)] = _office_rows(server)  # the back office has the first dossier...
     outbox = _outbox(tmp_path)
     first = outbox.entries()[0]
     assert first.idempotency_key == key and first.state is EntryState.PENDING  # ...the kiosk not
     outbox.close()
     _run_to_end(tmp_path, 3)
-    _check_exactly_once(tmp_path, 3)
+    _check_exactly_once(tmp_path, server, 3)
     outbox = _outbox(tmp_path)
     again = outbox.find(first.reference)
     assert again is not None and again.result is not None
@@ -187,8 +236,9 @@ def test_kill_between_sending_and_recording_the_answer(tmp_path: Path) -> None:
     outbox.close()
 
 
-def test_sigkill_at_random_moments_while_putting_and_sending(tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_while_putting_and_sending(tmp_path: Path, server: Any) -> None:
     count = 40
+    _write_dossiers(tmp_path, server, count)
     rng = random.Random(2024)
     kills = 0
     for _ in range(40):
@@ -207,7 +257,7 @@ def test_sigkill_at_random_moments_while_putting_and_sending(tmp_path: Path) -> 
     else:
         _run_to_end(tmp_path, count)
     assert kills >= 2  # a kill stops at most 15 of the 40 round trips: it took several
-    _check_exactly_once(tmp_path, count)
+    _check_exactly_once(tmp_path, server, count)
     with sqlite3.connect(tmp_path / "outbox.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

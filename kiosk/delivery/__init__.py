@@ -5,5 +5,4 @@ signing.py         the HMAC request signature, shared with the reference server
 http_client.py     ``HttpBackOffice``: the API of backoffice/ over signed HTTP
 papers_on_file.py  the citizen's papers on file, offered after the chip proves presence
 outbox/            the durable, encrypted outbox and its sender
-local_backoffice.py  a SQLite stand-in kept for old tests until they use the real server
 """
