@@ -252,7 +252,7 @@ PROBLEMS = [
         'url = "ftp://files.example.vn"',
         "backoffice",
         '[backoffice] url: "ftp://files.example.vn" is not an http:// or https:// URL '
-        '(allowed: "" (the local stand-in) or an http:// or https:// URL)',
+        '(allowed: "" (the reference back office on loopback) or an http(s):// URL)',
     ),
     ('url = "https://"', "backoffice", '[backoffice] url: "https://" has no host name'),
     (

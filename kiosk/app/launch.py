@@ -76,7 +76,7 @@ def run_kiosk(
         cfg.printer.mode,
         cfg.camera.mode,
         cfg.card_reader.mode,
-        cfg.backoffice.url or "local stand-in",
+        cfg.backoffice.url or "embedded reference back office",
     )
     try:
         app.run()

@@ -92,7 +92,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     options: dict[str, Any] = {"log_level": "info", "access_log": False, "lifespan": "on"}
     if args.fd is not None:
-        uvicorn.run(app, fd=args.fd, **options)
+        # socket(fileno=) reads the inherited socket's family and protocol; uvicorn's own fd=
+        # takes it for a Unix socket, so asyncio would leave Nagle on and every request after
+        # the first on a kept-alive connection would wait ~40 ms for a delayed ACK.
+        import socket
+
+        inherited = socket.socket(fileno=args.fd)
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[inherited])
     else:
         print(f"back office on http://{args.host}:{args.port}/staff", file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, **options)

@@ -11,8 +11,9 @@ once staff fixed the cause.
 
 The outbox is ``<data_dir>/outbox.sqlite``; its key comes from ``KIOSK_OUTBOX_KEY`` or
 ``[outbox] key_file`` (default ``<data_dir>/outbox.key``, created on first use). The back office
-is built as kiosk/app/services.py builds it: the local stand-in when ``[backoffice] url`` is empty,
-else the HTTP client (``backoffice_for``). Staff alerts go to ``<data_dir>/alerts.jsonl``.
+is built as kiosk/app/services.py builds it: the reference back office embedded on loopback when
+``[backoffice] url`` is empty, else the HTTP client (``backoffice_for``). Staff alerts go to
+``<data_dir>/alerts.jsonl``.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class KioskSettings:
 
 @dataclass(frozen=True)
 class BackofficeSettings:
-    """[backoffice]: where dossiers go; ``url == ""`` means the local stand-in."""
+    """[backoffice]: where dossiers go; ``url == ""`` runs the reference back office on loopback."""
 
     url: str
     token: str
@@ -475,9 +475,9 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
             KeySpec(
                 "url",
                 Kind.STR,
-                'the back office\'s base URL; "" runs the local stand-in',
+                'the back office\'s base URL; "" runs the reference back office on loopback',
                 "",
-                allowed_text='"" (the local stand-in) or an http:// or https:// URL',
+                allowed_text='"" (the reference back office on loopback) or an http(s):// URL',
                 check=_check_url,
             ),
             KeySpec(

@@ -194,7 +194,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
 def dossier_upload(dossier: DossierSubmission) -> tuple[MultipartBody, dict[str, Any]]:
     """The multipart body of ``dossier`` and its ``dossier`` JSON part (for tests and logs).
 
-    Raises SubmissionRejected when a page cannot be read (as the local stand-in does).
+    Raises SubmissionRejected when a page cannot be read.
     """
     body = dossier.to_dict()
     parts: dict[str, dict[str, Any]] = {}

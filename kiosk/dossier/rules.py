@@ -27,7 +27,7 @@ def dossier_problems(
     with its path: the applicant, the declaration by the kiosk's own form rules (formats, date
     bounds, place names, with the same messages), unknown, repeated and missing documents.
     ``paper_check`` judges an attachment's ``on_file_ref`` against the papers the back office
-    holds (the reference server's; the local stand-in keeps none). One function for both."""
+    holds. The kiosk's client and the reference server both apply it."""
     problems: list[str] = []
     if not is_id_number(dossier.applicant.id_number):
         problems.append("applicant.id_number: not a 12-digit personal identification number")
