@@ -140,6 +140,8 @@ def read_rgb(path: Path) -> Any:
     import cv2
 
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path} is not an image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -147,11 +149,15 @@ def _show_extra_state(
     name: str, app: Any, flow: KioskFlow, pilot: Any, clock: Any, cfg: KioskConfig
 ) -> None:
     """Bring a screen to the state its extra name shows (the chip's photo, the live camera, …)."""
+    from devices.simulated.card_reader import SimulatedCardReader
     from kiosk.demo.citizens import identify_with_card
 
     if name == "identify_card":  # the chip read: photo and name to confirm
         screen = app.screens[Step.IDENTIFY]
-        screen.digits = flow.services.card_reader.card.profile.id_number
+        reader = flow.services.card_reader
+        card = reader.card if isinstance(reader, SimulatedCardReader) else None
+        assert card is not None, "screenshots use the simulated reader with its card on it"
+        screen.digits = card.profile.id_number
         identify_with_card(flow, confirm=False)
         screen._read_done(True)
     if name == "documents_live":  # the camera's preview with the guidance

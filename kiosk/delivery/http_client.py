@@ -569,9 +569,10 @@ class HttpBackOffice:
 
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Report this kiosk's status (versions, devices, outbox depth, paper)."""
-        return self._json(
+        answer: dict[str, Any] = self._json(
             self._request("POST", f"/kiosks/{self.kiosk_id}/heartbeat", payload=payload)
         )
+        return answer
 
     def commands(self) -> list[KioskCommand]:
         """Commands staff queued for this kiosk and not yet acknowledged, oldest first."""

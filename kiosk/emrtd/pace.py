@@ -31,6 +31,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeAlias
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from ecdsa import curves as ec_curves
@@ -58,7 +59,7 @@ from kiosk.emrtd.secure_messaging import (
 )
 
 Rng = Callable[[int], bytes]
-Point = ellipticcurve.PointJacobi
+Point: TypeAlias = ellipticcurve.PointJacobi  # ecdsa ships no types
 
 CLA_PLAIN = 0x00
 CLA_CHAINING = 0x10
@@ -122,7 +123,7 @@ def _block_size(cipher: str) -> int:
     return 16 if cipher == "AES" else 8
 
 
-def _aes_cbc(key: bytes) -> Cipher:
+def _aes_cbc(key: bytes) -> Cipher[modes.CBC]:
     return Cipher(algorithms.AES(key), modes.CBC(bytes(16)))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -57,7 +58,12 @@ class Runner(Protocol):
 class InlineRunner:
     """Runs work at once on the calling thread (tests, CLI)."""
 
-    def run(self, work, done, failed) -> None:  # type: ignore[no-untyped-def]
+    def run(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
         try:
             result = work()
         except Exception as exc:  # noqa: BLE001 - handed to the caller's failure path
@@ -73,14 +79,19 @@ class ThreadRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
         self._post = post
 
-    def run(self, work, done, failed) -> None:  # type: ignore[no-untyped-def]
+    def run(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
         def job() -> None:
             try:
                 result = work()
             except Exception as exc:  # noqa: BLE001
-                self._post(lambda err=exc: failed(err))
+                self._post(partial(failed, exc))
                 return
-            self._post(lambda: done(result))
+            self._post(partial(done, result))
 
         self._pool.submit(job)
 
@@ -431,10 +442,10 @@ class KioskFlow:
         form = self.form()
         applicant = Applicant(
             id_number=identity.id_number,
-            full_name=identity.full_name or _answer_for(form, answers, "identity.full_name"),
+            full_name=identity.full_name or _answer_for(form, answers, "identity.full_name") or "",
             date_of_birth=identity.date_of_birth,
-            sex=identity.sex,
-            residence=identity.residence or _answer_for(form, answers, "identity.residence"),
+            sex=identity.sex or "",
+            residence=identity.residence or _answer_for(form, answers, "identity.residence") or "",
         )
         attachments = [
             Attachment(

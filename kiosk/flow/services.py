@@ -1,8 +1,12 @@
 """What the flow works with: ``Services``, built by the composition root (kiosk/app/services.py).
 
 ``Services`` holds the catalog, the back office, the stores and the devices, already built;
-``close()`` releases them in reverse order. ``StaffAlerts`` keeps what staff must see (a printer
-out of paper, a device gone). ``now_local()`` is the local time receipts and codes use.
+``close()`` releases them in reverse order. Each part is typed by what the flow asks of it: the
+devices by their interfaces (devices/*/interface.py), the back office by ``BackOffice``
+(kiosk/delivery/backoffice.py), and the outbox, the ticket store, the chip and the simulated
+printer's paper by the Protocols below, so a test can stand any of them in with a scripted
+fake. ``StaffAlerts`` keeps what staff must see (a printer out of paper, a device gone).
+``now_local()`` is the local time receipts and codes use.
 """
 
 from __future__ import annotations
@@ -13,10 +17,26 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from kiosk.infra.clock import now_vietnam
 from kiosk.session.ratings import RatingStore
+
+if TYPE_CHECKING:  # types only: the kiosk's start does not import these modules for them
+    from devices.base import Health
+    from devices.camera.interface import Camera
+    from devices.card_reader.interface import CardReader
+    from devices.printer.interface import ReceiptPrinter
+    from kiosk.catalog.agencies import Agencies
+    from kiosk.catalog.procedures import Catalog
+    from kiosk.config.settings import KioskConfig
+    from kiosk.delivery.backoffice import BackOffice
+    from kiosk.delivery.outbox.sender import OutboxSender
+    from kiosk.delivery.outbox.store import OutboxEntry
+    from kiosk.dossier.model import DossierSubmission
+    from kiosk.dossier.workdays import HolidayCalendar
+    from kiosk.identity.chip_service import ChipOutcome, Progress
+    from kiosk.tickets.store import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -55,31 +75,79 @@ class StaffAlerts:
         return [json.loads(line) for line in lines]
 
 
+class Outbox(Protocol):
+    """The durable outbox as the flow uses it (kiosk/delivery/outbox/store.py)."""
+
+    def put(self, submission: DossierSubmission) -> OutboxEntry: ...
+
+    def wait_delivered(self, reference: str, timeout: float) -> OutboxEntry | None: ...
+
+    def find(self, reference: str) -> OutboxEntry | None: ...
+
+    def purge_delivered(self, entry_id: int) -> bool: ...
+
+
+class TicketStore(Protocol):
+    """The queue's store as the flow uses it (kiosk/tickets/store.py)."""
+
+    def issue(
+        self, service_code: str, priority_class: str | None = None, *, from_chip: bool = False
+    ) -> Ticket: ...
+
+    def waiting_by_service(self) -> dict[str, int]: ...
+
+    def estimate(self, service_code: str, priority: bool = False) -> tuple[int, int | None]: ...
+
+
+class ChipReader(Protocol):
+    """Reading the citizen's card for a session (kiosk/identity/chip_service.py)."""
+
+    def read(
+        self,
+        id_number: str,
+        progress: Progress | None = None,
+        *,
+        timeout_s: float | None = None,
+        mrz_key: str | None = None,
+        aa_challenge: bytes | None = None,
+    ) -> ChipOutcome: ...
+
+
+#: What the simulated printer's paper can be set to.
+SimulatedPaper = Literal["ok", "near_end", "out"]
+
+
+class PaperControl(Protocol):
+    """The simulated printer's paper, which screenshots and demos set (devices/simulated/)."""
+
+    def set_paper(self, state: SimulatedPaper) -> None: ...
+
+
 @dataclass
 class Services:
     """Everything the flow needs, already built."""
 
-    config: Any
-    catalog: Any
-    holidays: Any
-    backoffice: Any
-    tickets: Any
+    config: KioskConfig
+    catalog: Catalog
+    holidays: HolidayCalendar
+    backoffice: BackOffice
+    tickets: TicketStore
     ratings: RatingStore
-    printer: Any
-    camera: Any
-    card_reader: Any
+    printer: ReceiptPrinter
+    camera: Camera
+    card_reader: CardReader
     alerts: StaffAlerts
-    agencies: Any = None
-    outbox: Any = None
-    sender: Any = None
-    chip: Any = None
-    virtual_printer: Any = None
+    agencies: Agencies
+    outbox: Outbox
+    sender: OutboxSender
+    chip: ChipReader
+    virtual_printer: PaperControl | None = None
     _closers: list[Any] = field(default_factory=list)
 
     def alert_staff(self, message: str) -> None:
         self.alerts.raise_alert(self.config.kiosk.id, message)
 
-    def health(self) -> list[Any]:
+    def health(self) -> list[Health]:
         """Health of every device and of the back office, for ``kiosk doctor``."""
         reports = []
         for part in (self.card_reader, self.camera, self.printer, self.backoffice):

@@ -139,12 +139,13 @@ class OutboxSender:
         entry = self.outbox.next_due()
         if entry is None or entry.id is None:
             return False
-        if not self.outbox.begin_attempt(entry.id):
+        entry_id = entry.id
+        if not self.outbox.begin_attempt(entry_id):
             return True  # another sender took it meanwhile
-        entry = self.outbox.get(entry.id) or entry
+        entry = self.outbox.get(entry_id) or entry
         self._at("claimed", entry)
         try:
-            with self.outbox.submission(entry.id, self.spool_dir) as submission:
+            with self.outbox.submission(entry_id, self.spool_dir) as submission:
                 result = self.backoffice.submit(submission)
         except OutboxEntryDamaged as e:
             self._park(entry, e, "the stored dossier does not decrypt or is incomplete")
@@ -159,7 +160,7 @@ class OutboxSender:
             self._retry(entry, e, alert=True)
         else:
             self._at("answered", entry)
-            self.outbox.record_delivered(entry.id, result)
+            self.outbox.record_delivered(entry_id, result)
             log.info("outbox: %s delivered as %s", entry.reference, result.dossier_code)
             self._at("recorded", entry)
         return True

@@ -1431,7 +1431,7 @@ def _submission_from(body: dict[str, Any], attachments: list[Attachment]) -> Dos
 
 def _check_blobs(blobs: Mapping[str, bytes]) -> dict[str, Any]:
     """The stored dossier JSON, after checking every page it names is there."""
-    body = json.loads(blobs[_DOSSIER_BLOB].decode("utf-8"))
+    body: dict[str, Any] = json.loads(blobs[_DOSSIER_BLOB].decode("utf-8"))
     for item in body["attachments"]:
         for page in item["pages"]:
             if page["blob"] not in blobs:

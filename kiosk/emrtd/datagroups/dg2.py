@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from kiosk.emrtd import tlv
 from kiosk.emrtd.datagroups import decode_small_int, unwrap
@@ -127,6 +127,8 @@ def image_mime_type(image: bytes, data_type: int | None = None) -> str | None:
         return MIME_JPEG
     if image.startswith(MAGIC_JP2) or image.startswith(MAGIC_J2K):
         return MIME_JP2
+    if data_type is None:
+        return None
     return {IMAGE_DATA_TYPE_JPEG: MIME_JPEG, IMAGE_DATA_TYPE_JPEG2000: MIME_JP2}.get(data_type)
 
 
@@ -292,7 +294,7 @@ def decode_face_image(image: bytes) -> NDArray[np.uint8]:
     except cv2.error:
         array = None
     if array is not None:
-        return array
+        return cast("NDArray[np.uint8]", array)  # IMREAD_COLOR decodes to 8-bit BGR
     try:
         with Image.open(io.BytesIO(data)) as picture:
             rgb = np.asarray(picture.convert("RGB"))
