@@ -14,9 +14,7 @@ from devices.camera.opencv import OpenCVCamera
 from devices.card_reader.interface import CardReader, CardReaderSettingsLike, ReaderUnavailable
 from devices.printer.blocks import dots_for_width_mm
 from devices.printer.escpos import EscposReceiptPrinter
-from devices.printer.escpos_job import (
-    JobOptions,
-)
+from devices.printer.escpos_job import JobOptions
 from devices.printer.interface import NoPrinter, ReceiptPrinter
 
 
