@@ -1,4 +1,4 @@
-"""What the queue screen costs: the waiting figures (``KioskFlow.queue_load``) against a ticket
+"""What the queue screen costs: the waiting figures (``QueueJourney.load``) against a ticket
 store holding N waiting tickets, and the printer's status query (``ReceiptPrinter.status``)
 against a ready, an out-of-paper, a silent and an unreachable printer.
 
@@ -49,9 +49,10 @@ def figures() -> None:
                 while sum(services.tickets.waiting_by_service().values()) < target:
                     services.tickets.issue(codes[i % len(codes)], "elderly" if i % 7 == 0 else None)
                     i += 1
-                runs = ms(flow.queue_load, 50)
+                runs = ms(flow.queue.load, 50)
+                services_shown = len(flow.queue.services_for_queue())
                 print(
-                    f"queue_load, {target:3d} waiting, {len(flow.services_for_queue())} services: "
+                    f"queue load, {target:3d} waiting, {services_shown} services: "
                     f"median {statistics.median(runs):.2f} ms, "
                     f"p95 {runs[int(0.95 * len(runs))]:.2f} ms"
                 )

@@ -36,6 +36,14 @@ class KioskScreen(Screen):
     def refresh(self) -> None:
         """Show the session's current data."""
 
+    def show_notice(self, notice: Any) -> bool:
+        """Show an error answering this screen's own action beside it (True), or leave it to
+        the shell's notice bar (False)."""
+        return False
+
+    def phase_moved(self, phase: Any) -> None:
+        """The session moved this step to another phase (identify, documents)."""
+
     def reset(self) -> None:
         """Forget the last citizen: clear every input and every shown personal datum."""
 

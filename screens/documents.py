@@ -1,17 +1,17 @@
 """Documents screen: the procedure's required papers, each captured page by page with the camera,
 or taken from the citizen's papers on file.
 
-Phases: ``list`` (every required document, its pages, capture or retake; "Use the copy on file"
-with the paper's title and date when the back office holds a matching paper, then "Capture
-instead" to go back to the camera), ``live`` (the camera's
-preview with the page outline drawn, the guidance in words, the progress to the automatic
-capture, and a "capture now" button), ``review`` (the straightened page: use it or retake).
+Phases (the session's ``DocumentsPhase``, moved by kiosk/flow/documents.py): ``list`` (every
+required document, its pages, capture or retake; "Use the copy on file" with the paper's title
+and date when the back office holds a matching paper, then "Capture instead" to go back to the
+camera), ``live`` (the camera's preview with the page outline drawn, the guidance in words, the
+progress to the automatic capture, and a "capture now" button), ``review`` (the straightened
+page: use it or retake).
 Frames come from ``kiosk.camera.live_capture`` on a worker thread; this screen only draws them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
@@ -26,7 +26,9 @@ from kivy.properties import (
 )
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.flow.events import PageKept
 from kiosk.flow.papers_on_file import label
+from kiosk.session.state import DocumentsPhase
 from screens.base import KioskScreen
 from screens.widgets import KButton
 
@@ -78,7 +80,7 @@ class DocumentRow(BoxLayout):
 
 
 class DocumentsScreen(KioskScreen):
-    phase = StringProperty("list")  # list | live | review
+    phase = StringProperty("list")  # the session's DocumentsPhase: list | live | review
     preview = StringProperty("")  # the last accepted page (a file in the session's folder)
     busy_id = StringProperty("")
     current_title = StringProperty("")
@@ -95,6 +97,7 @@ class DocumentsScreen(KioskScreen):
         self._frame_size = (1, 1)
         self._corners: Any = None
         self._outline: Line | None = None
+        self.flow.events.subscribe(PageKept, self._page_kept)
 
     # ------------------------------------------------------------------ the list
     def on_kv_post(self, base_widget: Any) -> None:
@@ -109,7 +112,8 @@ class DocumentsScreen(KioskScreen):
 
     def refresh(self) -> None:
         lang = self.app.lang
-        reqs = self.flow.requirements() if self.flow.current_procedure() else []
+        self.phase = self.session.data.documents_phase.value
+        reqs = self.flow.documents.requirements()
         box = self.ids.rows
         while len(self._rows) < len(reqs):
             row = DocumentRow()
@@ -136,7 +140,7 @@ class DocumentsScreen(KioskScreen):
                 row.status = self.t("Filled in at this kiosk from your declaration.")
                 box.add_widget(row)
                 continue
-            papers = self.flow.papers_for(req)
+            papers = self.flow.documents.papers_for(req)
             chosen = next((p for p in papers if p.id == on_file.get(req.id)), None)
             row.uses_paper = chosen is not None
             row.offers = [] if chosen is not None else papers[:MAX_OFFERS]
@@ -168,13 +172,13 @@ class DocumentsScreen(KioskScreen):
 
     def use_on_file(self, requirement_id: str, paper_id: str) -> None:
         """The citizen takes the paper on file for this document (captured pages dropped)."""
-        self.flow.use_on_file(requirement_id, paper_id)
+        self.flow.documents.use_on_file(requirement_id, paper_id)
         self._show_last_page()
         self.refresh()
 
     def capture_instead(self, requirement_id: str) -> None:
         """Back to capturing this document with the camera."""
-        self.flow.capture_instead(requirement_id)
+        self.flow.documents.capture_instead(requirement_id)
         self.refresh()
 
     def _show_last_page(self) -> None:
@@ -183,24 +187,23 @@ class DocumentsScreen(KioskScreen):
 
     def capture(self, requirement_id: str) -> None:
         """Open the live camera for this document."""
-        req = next(r for r in self.flow.requirements() if r.id == requirement_id)
+        req = next(r for r in self.flow.documents.requirements() if r.id == requirement_id)
         self.busy_id = requirement_id
         self.current_title = req.title(self.app.lang)
         self.guidance = ""
         self.progress = 0
         self._last_sequence = -1
-        self.phase = "live"
-        self.flow.start_live(requirement_id)
+        self.flow.documents.start_live(requirement_id)
         self._start_polling()
 
     def retake(self, requirement_id: str) -> None:
         """Drop the last page of a document (from the list)."""
-        self.flow.retake_page(requirement_id)
+        self.flow.documents.retake_page(requirement_id)
         self._show_last_page()
         self.refresh()
 
     def done(self) -> None:
-        self.flow.documents_done()
+        self.flow.documents.done()
 
     # ------------------------------------------------------------------ live
     def _start_polling(self) -> None:
@@ -214,7 +217,7 @@ class DocumentsScreen(KioskScreen):
 
     def poll(self) -> None:
         """Show the newest analysed frame; switch to review when the page was captured."""
-        view = self.flow.live_view()
+        view = self.flow.documents.live_view()
         if view is None or view.sequence == self._last_sequence:
             return
         self._last_sequence = view.sequence
@@ -229,7 +232,7 @@ class DocumentsScreen(KioskScreen):
         if view.captured is not None:
             self._stop_polling()
             self.page_texture = texture_of(view.captured)
-            self.phase = "review"
+            self.flow.documents.page_captured()
 
     def draw_outline(self, *args: Any) -> None:
         """The page outline over the preview, in the image's displayed coordinates."""
@@ -253,50 +256,47 @@ class DocumentsScreen(KioskScreen):
 
     def capture_now(self) -> None:
         """The citizen does not wait for the automatic capture."""
-        self.flow.capture_live_now()
+        self.flow.documents.capture_now()
 
     def stop_live(self) -> None:
         """Back to the list without a new page."""
         self._stop_polling()
-        self.flow.stop_live()
-        self.phase = "list"
+        self.flow.documents.stop_live()
         self.busy_id = ""
         self.refresh()
 
     # ------------------------------------------------------------------ review
     def accept(self) -> None:
-        path = self.flow.accept_live()
         self._stop_polling()
-        self.phase = "list"
+        self.flow.documents.accept_live()  # the kept page arrives as ``PageKept``
         self.busy_id = ""
-        if path is not None:
-            self.preview = str(path)
-            self.ids.preview.reload()
         self.refresh()
 
     def retake_live(self) -> None:
         self.page_texture = None
-        self.phase = "live"
         self._last_sequence = -1
-        self.flow.restart_live()
+        self.flow.documents.retake_live()
         self._start_polling()
 
-    def _captured(self, path: Path) -> None:  # the hand capture from the list (tests, demo)
+    def _page_kept(self, event: PageKept) -> None:
+        """A page was kept (the live camera's, or a hand capture): shown above the list."""
         self.busy_id = ""
-        self.preview = str(path)
+        self.preview = str(event.path)
         self.ids.preview.reload()
         self.refresh()
 
+    def phase_moved(self, phase: Any) -> None:
+        if isinstance(phase, DocumentsPhase):
+            self.phase = phase.value
+
     def on_leave(self, *args: Any) -> None:
         self._stop_polling()
-        self.flow.stop_live()
 
     def shutdown(self) -> None:
         self._stop_polling()
 
     def reset(self) -> None:
         self._stop_polling()
-        self.flow.stop_live()
         self.phase = "list"
         self.preview = ""
         self.busy_id = ""

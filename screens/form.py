@@ -52,14 +52,14 @@ class FormScreen(KioskScreen):
     # --- showing ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        proc = self.flow.current_procedure()
+        proc = self.flow.dossier.current_procedure()
         if proc is None:
             return
-        form = self.flow.form()
+        form = self.flow.dossier.form()
         if form is not self._form:
             self._form = form
             self._pages = form.pages()
-            prefill = self.flow.form_prefill()
+            prefill = self.flow.dossier.form_prefill()
             self._draft = dict(prefill.values)
             self._sources = dict(prefill.sources)
             self._locked = set(prefill.locked)
@@ -119,7 +119,7 @@ class FormScreen(KioskScreen):
                 self.page += 1
                 self._show_page()
             return
-        problems = self.flow.submit_form(dict(self._draft))
+        problems = self.flow.dossier.submit_form(dict(self._draft))
         if problems:
             first_page = self._first_page_with(problems)
             if first_page != self.page:
@@ -135,7 +135,7 @@ class FormScreen(KioskScreen):
 
     def _check(self, only_page: bool) -> dict[str, Any]:
         assert self._form is not None
-        locked = self.flow.form_prefill().locked
+        locked = self.flow.dossier.form_prefill().locked
         _, problems = self._form.convert_and_validate(self._draft, locked=locked)
         if only_page:
             names = {f.name for f in self._pages[self.page]}
@@ -212,7 +212,7 @@ class FormScreen(KioskScreen):
         self._save_page()
         self._show_page()
         self.title = self._form.title(self.app.lang)
-        proc = self.flow.current_procedure()
+        proc = self.flow.dossier.current_procedure()
         self.procedure = proc.title(self.app.lang) if proc else ""
 
     def reset(self) -> None:

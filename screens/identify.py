@@ -1,9 +1,10 @@
 """Identify screen: the 12-digit ID number on a keypad, then the chip card read with its CAN.
 
-Phases: ``number`` (keypad), ``reading`` (place the card; progress while the chip is read),
-``confirm`` (the photo and name from the chip: "this is me" or "not me"). A citizen without the
-card continues with the typed number alone; the session then knows the identity is unchecked.
-Issue 4 adds the camera reading the card's QR or MRZ instead of typing.
+Phases (the session's ``IdentifyPhase``, moved by kiosk/flow/identify.py): ``number`` (keypad),
+``scanning`` (the camera reads the card's QR or MRZ), ``reading`` (place the card; progress
+while the chip is read), ``confirm`` (the photo and name from the chip: "this is me" or "not
+me"). A citizen without the card continues with the typed number alone; the session then knows
+the identity is unchecked.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 
+from kiosk.flow.events import NumberScanned, ReadProgress
+from kiosk.session.state import IdentifyPhase
 from screens.base import KioskScreen
 
 ID_LENGTH = 12
@@ -40,6 +42,8 @@ def photo_texture(image_bytes: bytes) -> Any:
 
 
 class IdentifyScreen(KioskScreen):
+    """The screen mirrors the session's ``IdentifyPhase``; the flow moves it."""
+
     digits = StringProperty("")
     error = StringProperty("")
     phase = StringProperty("number")  # number | scanning | reading | confirm
@@ -48,6 +52,12 @@ class IdentifyScreen(KioskScreen):
     photo = ObjectProperty(None, allownone=True)
     holder_name = StringProperty("")
     born = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        events = self.flow.events
+        events.subscribe(ReadProgress, self._progress)
+        events.subscribe(NumberScanned, self._number_scanned)
 
     def on_key(self, key: str) -> None:
         self.session.touch()
@@ -59,69 +69,63 @@ class IdentifyScreen(KioskScreen):
         elif key.isdigit() and len(self.digits) < ID_LENGTH:
             self.digits += key
 
-    def _capture_notice(self, action: Any) -> Any:
-        notices: list = []
-        previous = self.flow.on_notice
-        self.flow.on_notice = notices.append
-        try:
-            result = action()
-        finally:
-            self.flow.on_notice = previous
-        if notices:
-            self.error = self.t(notices[0].msgid)
-        return result
+    def show_notice(self, notice: Any) -> bool:
+        if not notice.error:
+            return False
+        self.error = self.t(notice.msgid)
+        return True
+
+    def phase_moved(self, phase: Any) -> None:
+        if not isinstance(phase, IdentifyPhase):
+            return
+        self.phase = phase.value
+        if phase is IdentifyPhase.CONFIRM:
+            self._show_candidate()
+        elif phase is IdentifyPhase.NUMBER:
+            self._clear_candidate()
+
+    def refresh(self) -> None:
+        self.phase_moved(self.session.data.identify_phase)
 
     def read_card(self) -> None:
         """Read the chip with the CAN from the typed number."""
         self.error = ""
         self.progress = 0
-        self.flow.on_progress = self._progress_from_worker
-        if self._capture_notice(lambda: self.flow.read_card(self.digits, self._read_done)):
-            self.phase = "reading"
+        self.flow.identify.read_card(self.digits)
 
-    def _progress_from_worker(self, step: str, index: int, total: int) -> None:
-        Clock.schedule_once(lambda dt: setattr(self, "progress", index / max(total, 1)))
+    def _progress(self, event: ReadProgress) -> None:
+        self.progress = event.fraction
 
-    def _read_done(self, ok: bool) -> None:
+    def _number_scanned(self, event: NumberScanned) -> None:
+        self.digits = event.id_number
+        self.error = ""
+        self.progress = 0
+
+    def _show_candidate(self) -> None:
         candidate = self.session.data.chip_candidate
-        if ok and candidate is not None:
-            self.photo = photo_texture(candidate.photo) if candidate.photo else None
-            self.holder_name = candidate.full_name or ""
-            dob = candidate.date_of_birth
-            self.born = dob.strftime("%d/%m/%Y") if dob else ""
-            self.phase = "confirm"
-        else:
-            self.phase = "number"
-            if not self.error and self.app.notice:
-                self.error = self.app.notice
+        if candidate is None:
+            return
+        self.photo = photo_texture(candidate.photo) if candidate.photo else None
+        self.holder_name = candidate.full_name or ""
+        dob = candidate.date_of_birth
+        self.born = dob.strftime("%d/%m/%Y") if dob else ""
 
     def confirm(self) -> None:
-        self.flow.confirm_chip_identity()
+        self.flow.identify.confirm_chip_identity()
 
     def not_me(self) -> None:
-        self.flow.reject_chip_identity()
-        self._clear_candidate()
-        self.phase = "number"
+        self.flow.identify.reject_chip_identity()
 
     def without_card(self) -> None:
         """Continue with the typed number only (the identity stays unchecked)."""
         self.error = ""
-        self._capture_notice(lambda: self.flow.enter_id_number(self.digits))
+        self.flow.identify.enter_id_number(self.digits)
 
     def scan(self, kind: str) -> None:
         """Read the ID number from the card's QR or MRZ with the camera, then the chip."""
         self.error = ""
         self.scan_kind = kind
-        self.phase = "scanning"
-        self.flow.scan_card(kind, self._scanned)
-
-    def _scanned(self, id_number: str | None) -> None:
-        if id_number is None:
-            self.phase = "number"
-            self.error = self.app.notice
-            return
-        self.digits = id_number
-        self.read_card()
+        self.flow.identify.scan_card(kind)
 
     def submit(self) -> None:
         self.read_card()

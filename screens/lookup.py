@@ -26,19 +26,19 @@ class LookupScreen(KioskScreen):
 
     def search(self) -> None:
         self.error = ""
-        notices: list = []
-        previous = self.flow.on_notice
-        self.flow.on_notice = notices.append
-        try:
-            self.flow.lookup(self.ids.code.text)
-        finally:
-            self.flow.on_notice = previous
-        if notices:
-            self.error = self.t(notices[0].msgid)
+        self.flow.lookup.lookup(self.ids.code.text)
 
     def scan(self) -> None:
         self.error = ""
-        self.flow.scan_receipt()
+        self.flow.lookup.scan_receipt()
+
+    def show_notice(self, notice: Any) -> bool:
+        """A code that is wrong, unknown or not sent yet is said beside the code, whenever the
+        back office's answer arrives."""
+        if not notice.error:
+            return False
+        self.error = self.t(notice.msgid)
+        return True
 
     def refresh(self) -> None:
         # Each visit opens the keyboard on the code's keypad (digits, '.', '-'), whichever

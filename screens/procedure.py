@@ -25,7 +25,7 @@ class ProcedureScreen(KioskScreen):
     def refresh(self) -> None:
         box = self.ids.list
         lang = self.app.lang
-        for proc in self.flow.procedures():
+        for proc in self.flow.dossier.procedures():
             button = self._buttons.get(proc.code)
             if button is None:
                 button = KButton(kind="secondary")
@@ -38,4 +38,4 @@ class ProcedureScreen(KioskScreen):
             button.selected = proc.code == self.session.data.procedure_code
 
     def choose(self, code: str) -> None:
-        self.flow.choose_procedure(code)
+        self.flow.dossier.choose_procedure(code)

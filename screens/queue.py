@@ -75,7 +75,7 @@ class QueueScreen(KioskScreen):
         super().on_pre_enter(*args)
         self._ask_load()
         visit = self._visit
-        self.flow.check_printer(lambda msgid: self._printer_known(visit, msgid))
+        self.flow.queue.check_printer(lambda msgid: self._printer_known(visit, msgid))
         self._stop_timer()
         self._timer = Clock.schedule_interval(lambda dt: self._ask_load(), REFRESH_S)
 
@@ -93,7 +93,7 @@ class QueueScreen(KioskScreen):
 
     def _ask_load(self) -> None:
         visit = self._visit
-        self.flow.refresh_queue_load(lambda load: self._load_known(visit, load))
+        self.flow.queue.refresh_load(lambda load: self._load_known(visit, load))
 
     def _load_known(self, visit: int, load: dict[str, Any]) -> None:
         if visit == self._visit:
@@ -109,7 +109,7 @@ class QueueScreen(KioskScreen):
         from kiosk.tickets.store import PRIORITY_CLASSES
 
         lang = self.app.lang
-        for service in self.flow.services_for_queue():
+        for service in self.flow.queue.services_for_queue():
             row = self._rows.get(service.code)
             if row is None:
                 row = ServiceRow()
@@ -151,7 +151,7 @@ class QueueScreen(KioskScreen):
 
     def issue(self) -> None:
         if self.service:
-            self.flow.issue_ticket(self.service, self.priority or None)
+            self.flow.queue.issue_ticket(self.service, self.priority or None)
 
     def reset(self) -> None:
         self.service = ""
@@ -191,7 +191,7 @@ class TicketScreen(KioskScreen):
         lang = self.app.lang
         self.number = ticket.number
         service = next(
-            (s for s in self.flow.services_for_queue() if s.code == ticket.service_code), None
+            (s for s in self.flow.queue.services_for_queue() if s.code == ticket.service_code), None
         )
         if service is not None:
             self.service_name = service.name_en if lang == "en" else service.name_vi
@@ -207,7 +207,7 @@ class TicketScreen(KioskScreen):
         if ticket.priority_class:
             label = find_priority_class(ticket.priority_class).label(lang)
             self.priority_label = self.t("Priority: {label}").format(label=label)
-        msgid = self.flow.ticket_not_printed()
+        msgid = self.flow.queue.ticket_not_printed()
         self.not_printed = self.t(msgid) if msgid else ""
 
     def done(self) -> None:

@@ -2,7 +2,7 @@
 printed receipt says); then satisfaction.
 
 When the printer fails, this screen is the citizen's only record: it shows what the printed
-receipt shows, from the same data (``KioskFlow.receipt_data``), in the citizen's language.
+receipt shows, from the same data (``DossierJourney.receipt_data``), in the citizen's language.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ReceiptScreen(KioskScreen):
         if result is None:
             return
         lang = self.app.lang
-        receipt = self.flow.receipt_data(lang=lang)
+        receipt = self.flow.dossier.receipt_data(lang=lang)
         self.code = receipt.dossier_code
         self.appointment = format_date(receipt.appointment_date)
         self.fee = fee_text(receipt.fee_vnd, lang, self.t("Free of charge"))
@@ -80,7 +80,7 @@ class ReceiptScreen(KioskScreen):
         self.ids.details_scroll.scroll_y = 1
 
     def done(self) -> None:
-        self.flow.receipt_done()
+        self.flow.dossier.receipt_done()
 
     def reset(self) -> None:
         self.code = self.appointment = self.fee = ""
@@ -101,4 +101,4 @@ class RatingScreen(KioskScreen):
         self.show_back = False
 
     def rate(self, level: int | None) -> None:
-        self.flow.rate(level)
+        self.flow.dossier.rate(level)

@@ -24,7 +24,7 @@ class ReviewScreen(KioskScreen):
     def refresh(self) -> None:
         lang = self.app.lang
         data = self.session.data
-        proc = self.flow.current_procedure()
+        proc = self.flow.dossier.current_procedure()
         if proc is None:
             return
         from screens.procedure import fee_text
@@ -40,7 +40,7 @@ class ReviewScreen(KioskScreen):
             lines_applicant.append(f"{self.t('ID number')}: {identity.id_number}")
         self.applicant = "\n".join(lines_applicant)
         lines = []
-        for item in answer_items(self.flow.form(), data.answers, lang):
+        for item in answer_items(self.flow.dossier.form(), data.answers, lang):
             if isinstance(item, Table):
                 lines.append(f"{item.label}:")
                 for i, row in enumerate(item.rows, start=1):
@@ -51,9 +51,9 @@ class ReviewScreen(KioskScreen):
             else:
                 lines.append(f"{item.label}: {item.value}")
         self.answers = "\n".join(lines)
-        declaration = self.flow.declaration_requirement()
+        declaration = self.flow.documents.declaration_requirement()
         doc_lines = []
-        for req in self.flow.requirements():
+        for req in self.flow.documents.requirements():
             n = len(data.pages.get(req.id, []))
             if declaration is not None and req.id == declaration.id:
                 doc_lines.append(
@@ -67,7 +67,7 @@ class ReviewScreen(KioskScreen):
         self.ids.scroll.scroll_y = 1
 
     def confirm(self) -> None:
-        self.flow.confirm_review()
+        self.flow.dossier.confirm_review()
 
     def edit(self, section: str) -> None:
         """ "Edit" beside a section: back to its step, everything entered kept."""

@@ -27,6 +27,7 @@ from kivy.properties import (
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.flow.events import Notice
 from kiosk.i18n import translate
 from kiosk.paths import FONT_BOLD, FONT_REGULAR
 from kiosk.session.state import IdleState, Journey, Step
@@ -213,7 +214,8 @@ class KioskApp(App):
             manager.add_widget(screen)
         manager.current = Step.WELCOME.value
         self.flow.session.subscribe(self._on_step)
-        self.flow.on_notice = self.show_notice
+        self.flow.events.subscribe(Notice, self._route_notice)
+        self.flow.session.subscribe_phase(self._on_phase)
         Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_keyboard)
         if self.settings.touch:
             Window.show_cursor = False
@@ -255,6 +257,24 @@ class KioskApp(App):
             )
         else:
             self.step_label = ""
+
+    def _route_notice(self, notice: Notice) -> None:
+        """A notice answering the step shown now goes to its screen when the screen shows it
+        beside the action (a wrong code, a card not read); the rest to the notice bar. A notice
+        for a step the citizen has left is only logged."""
+        step = self.flow.session.step
+        if notice.step is not None and notice.step is not step:
+            log.info("notice for %s dropped at %s: %s", notice.step.value, step.value, notice.msgid)
+            return
+        screen = self.screens.get(step)
+        if screen is not None and screen.show_notice(notice):
+            return
+        self.show_notice(notice)
+
+    def _on_phase(self, phase: Any) -> None:
+        screen = self.screens.get(self.flow.session.step)
+        if screen is not None:
+            screen.phase_moved(phase)
 
     def show_notice(self, notice: Any) -> None:
         self.notice = self.t(notice.msgid)

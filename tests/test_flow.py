@@ -10,8 +10,10 @@ import pytest
 from kiosk.app.launch import make_session
 from kiosk.app.services import build_services
 from kiosk.demo.citizens import sample_answers, walk_to
-from kiosk.flow.kiosk_flow import InlineRunner, KioskFlow, Notice
-from kiosk.session.state import Journey, Step
+from kiosk.flow.events import Notice, NumberScanned
+from kiosk.flow.kiosk_flow import KioskFlow
+from kiosk.flow.runner import InlineRunner
+from kiosk.session.state import IdentifyPhase, Journey, Step
 
 
 @pytest.fixture
@@ -19,7 +21,7 @@ def flow(kiosk_config: Any) -> Iterator[KioskFlow]:
     services = build_services(kiosk_config)
     flow = KioskFlow(make_session(kiosk_config), services, InlineRunner())
     notices: list[Notice] = []
-    flow.on_notice = notices.append
+    flow.events.subscribe(Notice, notices.append)
     flow.notices = notices  # type: ignore[attr-defined]
     try:
         yield flow
@@ -52,9 +54,11 @@ def test_submission_reaches_back_office_and_prints_receipt(flow: KioskFlow) -> N
 
 def test_prefill_from_identity_and_earlier_answers(flow: KioskFlow) -> None:
     walk_to(flow, Step.FORM)
-    values = flow.form_values()
+    values = flow.dossier.form_values()
     identity = flow.session.data.identity
-    prefilled = [f for f in flow.form().fields if f.prefill and f.prefill.startswith("identity.")]
+    prefilled = [
+        f for f in flow.dossier.form().fields if f.prefill and f.prefill.startswith("identity.")
+    ]
     assert prefilled, "the sample procedure's form has prefilled fields"
     for f in prefilled:
         attr = f.prefill.removeprefix("identity.")
@@ -65,32 +69,32 @@ def test_prefill_from_identity_and_earlier_answers(flow: KioskFlow) -> None:
 def test_form_errors_are_per_field_and_nothing_moves(flow: KioskFlow) -> None:
     walk_to(flow, Step.FORM)
     answers = sample_answers(flow)
-    required = next(f for f in flow.form().fields if f.required and f.kind == "text")
+    required = next(f for f in flow.dossier.form().fields if f.required and f.kind == "text")
     answers[required.name] = "   "
-    errors = flow.submit_form(answers)
+    errors = flow.dossier.submit_form(answers)
     assert {k: p.msgid for k, p in errors.items()} == {required.name: "This field is required."}
     assert flow.session.step is Step.FORM
 
 
 def test_documents_required_before_review(flow: KioskFlow) -> None:
     walk_to(flow, Step.DOCUMENTS, procedure="LOCAL-IN-01")  # papers to capture
-    assert flow.documents_done() is False
+    assert flow.documents.done() is False
     assert flow.notices[-1].msgid.startswith("Please capture every required document")  # type: ignore[attr-defined]
     assert flow.session.step is Step.DOCUMENTS
 
 
 def test_camera_unplugged_mid_capture_keeps_the_dossier(flow: KioskFlow) -> None:
     walk_to(flow, Step.DOCUMENTS, procedure="LOCAL-IN-01")  # papers to capture
-    req = flow.missing_documents()[0]
-    flow.capture_page(req.id, lambda path: None)
+    req = flow.documents.missing()[0]
+    flow.documents.capture_page(req.id)
     assert len(flow.session.data.pages[req.id]) == 1
     flow.services.camera.unplug()
-    flow.capture_page(req.id, lambda path: None)
+    flow.documents.capture_page(req.id)
     assert "camera is not available" in flow.notices[-1].msgid  # type: ignore[attr-defined]
     assert len(flow.session.data.pages[req.id]) == 1  # the page already taken is kept
     assert flow.session.data.answers  # and so is the form
     flow.services.camera.replug()
-    flow.capture_page(req.id, lambda path: None)
+    flow.documents.capture_page(req.id)
     assert len(flow.session.data.pages[req.id]) == 2
 
 
@@ -114,7 +118,7 @@ def test_back_office_silent_gives_a_provisional_receipt_and_the_code_later(
     services.sender.start()  # the back office answers again
     assert services.sender.flush(30).to_dict()["pending"] == 0
     flow.start(Journey.LOOKUP)
-    flow.lookup(result.dossier_code)  # the provisional reference printed on the receipt
+    flow.lookup.lookup(result.dossier_code)  # the provisional reference printed on the receipt
     status = flow.session.data.lookup_status
     assert status is not None and status.code.startswith(flow.services.config.kiosk.agency_code)
 
@@ -137,18 +141,18 @@ def test_queue_ticket_is_issued_and_printed(flow: KioskFlow) -> None:
 
 def test_lookup_bad_and_unknown_codes(flow: KioskFlow) -> None:
     flow.start(Journey.LOOKUP)
-    flow.lookup("")
+    flow.lookup.lookup("")
     assert flow.notices[-1].msgid.startswith("Please enter the dossier code")  # type: ignore[attr-defined]
-    flow.lookup("hello")
+    flow.lookup.lookup("hello")
     assert "not valid" in flow.notices[-1].msgid  # type: ignore[attr-defined]
-    flow.lookup("000.00.08.H21-261124-9999")
+    flow.lookup.lookup("000.00.08.H21-261124-9999")
     assert "No dossier has this code" in flow.notices[-1].msgid  # type: ignore[attr-defined]
     assert flow.session.step is Step.LOOKUP
 
 
 def test_rating_is_stored_without_identity(flow: KioskFlow) -> None:
     walk_to(flow, Step.RATING)
-    flow.rate(4)
+    flow.dossier.rate(4)
     assert flow.services.ratings.summary()[4] == 1
     assert flow.session.step is Step.WELCOME and flow.session.data.is_empty()
 
@@ -166,7 +170,7 @@ def _flow_with_card(kiosk_env: dict[str, str], tmp_path: Any, profile: str, **ex
     services = build_services(cfg)
     flow = KioskFlow(make_session(cfg), services, InlineRunner())
     flow.notices = []  # type: ignore[attr-defined]
-    flow.on_notice = flow.notices.append  # type: ignore[attr-defined]
+    flow.events.subscribe(Notice, flow.notices.append)  # type: ignore[attr-defined]
     flow.start(Journey.DOSSIER)
     flow.session.accept_consent()
     return flow
@@ -186,9 +190,8 @@ def test_refused_cards_explain_and_keep_nothing(
     flow = _flow_with_card(kiosk_env, tmp_path, profile)
     try:
         number = flow.services.card_reader.card.profile.id_number
-        done: list[bool] = []
-        flow.read_card(number, done.append)
-        assert done == [False]
+        assert flow.identify.read_card(number)  # a valid number: the read starts
+        assert flow.session.data.identify_phase is IdentifyPhase.NUMBER  # and failed
         assert flow.notices[-1].msgid.startswith(msgid_start)  # type: ignore[attr-defined]
         assert flow.session.data.chip_candidate is None and flow.session.data.identity is None
         assert flow.session.step is Step.IDENTIFY
@@ -206,7 +209,7 @@ def test_untrusted_signer_warns_or_refuses_per_config(
     flow = _flow_with_card(kiosk_env, tmp_path, "untrusted-signer")
     try:
         number = flow.services.card_reader.card.profile.id_number
-        flow.read_card(number)
+        flow.identify.read_card(number)
         candidate = flow.session.data.chip_candidate
         assert candidate is not None and candidate.authenticity.value == "untrusted_signer"
         notice = flow.notices[-1]  # type: ignore[attr-defined]
@@ -217,7 +220,7 @@ def test_untrusted_signer_warns_or_refuses_per_config(
         kiosk_env, tmp_path, "untrusted-signer", KIOSK_CARD_READER_UNTRUSTED_SIGNER="refuse"
     )
     try:
-        strict.read_card(strict.services.card_reader.card.profile.id_number)
+        strict.identify.read_card(strict.services.card_reader.card.profile.id_number)
         assert strict.session.data.chip_candidate is None
         assert strict.notices[-1].msgid.startswith("This card's issuer")  # type: ignore[attr-defined]
     finally:
@@ -229,8 +232,8 @@ def test_elderly_citizen_read_from_the_chip_is_served_first(
 ) -> None:
     flow = _flow_with_card(kiosk_env, tmp_path, "elderly")
     try:
-        flow.read_card(flow.services.card_reader.card.profile.id_number)
-        flow.confirm_chip_identity()
+        flow.identify.read_card(flow.services.card_reader.card.profile.id_number)
+        flow.identify.confirm_chip_identity()
         assert flow.session.step is Step.PROCEDURE
         assert flow.session.data.identity.full_name == "Trần Thị Bình"
         assert flow.session.data.priority_class == "elderly"
@@ -244,14 +247,14 @@ def test_no_card_and_unplugged_reader(kiosk_env: dict[str, str], tmp_path: Any) 
         number = flow.services.card_reader.card.profile.id_number
         flow.services.chip.wait_s = 0.2
         flow.services.card_reader.remove()
-        flow.read_card(number)
+        flow.identify.read_card(number)
         assert flow.notices[-1].msgid == "Please place your citizen ID card on the reader."  # type: ignore[attr-defined]
         flow.services.card_reader.unplug()
-        flow.read_card(number)
+        flow.identify.read_card(number)
         assert "card reader is not connected" in flow.notices[-1].msgid  # type: ignore[attr-defined]
         flow.services.card_reader.replug()
         flow.services.card_reader.insert()
-        flow.read_card(number)
+        flow.identify.read_card(number)
         assert flow.session.data.chip_candidate is not None
     finally:
         flow.services.close()
@@ -286,10 +289,11 @@ def test_scan_the_card_then_read_its_chip(
     photo = _card_photo(tmp_path, side)
     flow = _flow_with_card(kiosk_env, tmp_path, "demo", KIOSK_CAMERA_FRAMES=str(photo))
     try:
-        found: list[str | None] = []
-        flow.scan_card(kind, found.append, seconds=5)
-        assert found == ["001090012345"], flow.notices  # type: ignore[attr-defined]
-        flow.read_card(found[0])
+        found: list[NumberScanned] = []
+        flow.events.subscribe(NumberScanned, found.append)
+        flow.identify.scan_card(kind, seconds=5)  # the number found, the chip is read at once
+        assert found == [NumberScanned("001090012345")], flow.notices  # type: ignore[attr-defined]
+        assert flow.session.data.identify_phase is IdentifyPhase.CONFIRM
         assert flow.session.data.chip_candidate.full_name == "Nguyễn Văn An"
     finally:
         flow.services.close()
@@ -302,9 +306,10 @@ def test_scan_finds_nothing_on_an_empty_desk(kiosk_env: dict[str, str], tmp_path
         kiosk_env, tmp_path, "demo", KIOSK_CAMERA_FRAMES=str(SAMPLES_DIR / "desk-empty.jpg")
     )
     try:
-        found: list[str | None] = []
-        flow.scan_card("qr", found.append, seconds=0.5)
-        assert found == [None]
+        found: list[NumberScanned] = []
+        flow.events.subscribe(NumberScanned, found.append)
+        flow.identify.scan_card("qr", seconds=0.5)
+        assert found == [] and flow.session.data.identify_phase is IdentifyPhase.NUMBER
         assert flow.notices[-1].msgid.startswith("No QR code was found")  # type: ignore[attr-defined]
     finally:
         flow.services.close()
@@ -314,7 +319,7 @@ def test_scan_finds_nothing_on_an_empty_desk(kiosk_env: dict[str, str], tmp_path
 
 
 def _queue_service(flow: KioskFlow) -> str:
-    return flow.services_for_queue()[0].code
+    return flow.queue.services_for_queue()[0].code
 
 
 def test_printer_out_of_paper_is_told_before_the_ticket_and_staff_alerted_once(
@@ -332,10 +337,10 @@ def test_printer_out_of_paper_is_told_before_the_ticket_and_staff_alerted_once(
     seen: list[str | None] = []
     for _ in range(2):  # two citizens, each told before taking a number
         flow.start(Journey.QUEUE)
-        flow.check_printer(seen.append)
-        flow.issue_ticket(service, None)
+        flow.queue.check_printer(seen.append)
+        flow.queue.issue_ticket(service, None)
         assert flow.session.step is Step.TICKET and flow.session.data.ticket.number
-        assert flow.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
+        assert flow.queue.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
         flow.finish()
     assert seen == [MSG_QUEUE_PRINTER_OUT] * 2
     assert printer.receipts == [] and "GS v 0" not in printer.command_log  # no job sent
@@ -345,15 +350,15 @@ def test_printer_out_of_paper_is_told_before_the_ticket_and_staff_alerted_once(
 
     printer.set_paper("ok")  # refilled: tickets print again
     flow.start(Journey.QUEUE)
-    flow.check_printer(seen.append)
-    flow.issue_ticket(service, None)
-    assert seen[-1] is None and flow.ticket_not_printed() is None
+    flow.queue.check_printer(seen.append)
+    flow.queue.issue_ticket(service, None)
+    assert seen[-1] is None and flow.queue.ticket_not_printed() is None
     assert len(printer.wait_for_receipts(1)) == 1
     flow.finish()
 
     printer.set_cover_open(True)  # a new problem after a good print: staff alerted again
     flow.start(Journey.QUEUE)
-    flow.check_printer(seen.append)
+    flow.queue.check_printer(seen.append)
     assert seen[-1] == MSG_QUEUE_PRINTER_COVER
     alerts = flow.services.alerts.recent()
     assert len(alerts) == 2 and "cover open" in alerts[-1]["message"]
@@ -367,9 +372,9 @@ def test_paper_near_end_alerts_staff_once_per_run_and_tells_citizens_nothing(
     seen: list[str | None] = []
     for _ in range(3):
         flow.start(Journey.QUEUE)
-        flow.check_printer(seen.append)
-        flow.issue_ticket(_queue_service(flow), None)
-        assert flow.ticket_not_printed() is None
+        flow.queue.check_printer(seen.append)
+        flow.queue.issue_ticket(_queue_service(flow), None)
+        assert flow.queue.ticket_not_printed() is None
         flow.finish()
     assert seen == [None, None, None]
     assert len(printer.wait_for_receipts(3)) == 3
@@ -384,11 +389,11 @@ def test_silent_printer_gets_no_job_and_the_number_is_shown(flow: KioskFlow) -> 
     printer.set_online(False)  # accepts the connection, answers nothing
     flow.start(Journey.QUEUE)
     seen: list[str | None] = []
-    flow.check_printer(seen.append)
-    flow.issue_ticket(_queue_service(flow), "pregnant")
+    flow.queue.check_printer(seen.append)
+    flow.queue.issue_ticket(_queue_service(flow), "pregnant")
     assert seen == [MSG_QUEUE_PRINTER_DOWN]
     assert flow.session.data.ticket.priority_class == "pregnant"
-    assert flow.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
+    assert flow.queue.ticket_not_printed() == MSG_TICKET_NOT_PRINTED
     assert printer.dropped_bytes < 16  # status queries only, never a raster job
     assert len(flow.services.alerts.recent()) == 1
 
@@ -404,10 +409,10 @@ def test_kiosk_without_printer_tells_the_citizen_and_alerts_nobody(
     try:
         flow.start(Journey.QUEUE)
         seen: list[str | None] = []
-        flow.check_printer(seen.append)
-        flow.issue_ticket(flow.services_for_queue()[0].code, None)
+        flow.queue.check_printer(seen.append)
+        flow.queue.issue_ticket(flow.queue.services_for_queue()[0].code, None)
         assert seen == [MSG_QUEUE_NO_PRINTER]
-        assert flow.ticket_not_printed() == MSG_TICKET_NO_PRINTER
+        assert flow.queue.ticket_not_printed() == MSG_TICKET_NO_PRINTER
         assert services.alerts.recent() == []
     finally:
         flow.session.wipe()
@@ -417,12 +422,12 @@ def test_kiosk_without_printer_tells_the_citizen_and_alerts_nobody(
 def test_queue_load_counts_the_waiting_and_estimates_the_wait(flow: KioskFlow) -> None:
     tickets = flow.services.tickets
     code = "IN"  # counters 1 and 2 serve it (config/queue.toml)
-    before = flow.queue_load()
-    assert set(before) == {s.code for s in flow.services_for_queue()}
+    before = flow.queue.load()
+    assert set(before) == {s.code for s in flow.queue.services_for_queue()}
     for _ in range(6):
         tickets.issue(code)
     tickets.issue(code, "elderly")
-    load = flow.queue_load()[code]
+    load = flow.queue.load()[code]
     assert load.waiting == before[code].waiting + 7
     assert (load.wait_min, load.priority_wait_min) == (
         tickets.estimate(code)[1],
@@ -435,11 +440,104 @@ def test_queue_load_counts_the_waiting_and_estimates_the_wait(flow: KioskFlow) -
         if code in counter.services:
             tickets.set_counter_open(counter.number, False)
     answers: list[Any] = []
-    flow.refresh_queue_load(answers.append)
+    flow.queue.refresh_load(answers.append)
     closed = answers[0][code]
     assert closed.waiting == load.waiting and closed.wait_min is None
 
     tickets.close()  # a store that cannot be read: no figures, no crash, no notice
-    flow.refresh_queue_load(answers.append)
+    flow.queue.refresh_load(answers.append)
     assert answers[-1] == {}
     assert flow.notices == []  # type: ignore[attr-defined]
+
+
+# --- the citizen who leaves takes everything with them (issue 13) ---
+
+
+def test_the_mrz_key_is_wiped_when_the_session_times_out(
+    kiosk_env: dict[str, str], tmp_path: Any
+) -> None:
+    from kiosk.config.settings import load_config
+    from kiosk.demo.citizens import ManualClock
+
+    photo = _card_photo(tmp_path, "back")
+    env = dict(kiosk_env, KIOSK_CARD_READER_TEST_PKI_DIR=str(tmp_path / "pki"))
+    env["KIOSK_CAMERA_FRAMES"] = str(photo)
+    cfg = load_config(None, env=env)
+    services = build_services(cfg)
+    clock = ManualClock()
+    flow = KioskFlow(make_session(cfg, clock), services, InlineRunner())
+    try:
+        flow.start(Journey.DOSSIER)
+        flow.session.accept_consent()
+        flow.identify.scan_card("mrz", seconds=5)
+        assert flow.session.data.mrz_key, "the MRZ gave the BAC key"
+        clock.advance(cfg.kiosk.idle_timeout_s + 1)
+        flow.session.tick()
+        assert flow.session.step is Step.WELCOME
+        assert flow.session.data.mrz_key is None and flow.session.data.is_empty()
+    finally:
+        services.close()
+
+
+def test_a_cancelled_card_wait_frees_the_kiosk_at_once(
+    kiosk_env: dict[str, str], tmp_path: Any
+) -> None:
+    """The citizen cancels while "place your card" waits: the wait (20 s) stops within a slice,
+    nothing is said to the next citizen, and the next citizen's work runs at once."""
+    import threading
+    import time
+
+    from kiosk.flow.runner import ThreadRunner
+
+    flow = _flow_with_card(kiosk_env, tmp_path, "demo")
+    runner = ThreadRunner(post=lambda call: call())
+    flow.runner = runner
+    try:
+        number = flow.services.card_reader.card.profile.id_number
+        flow.services.card_reader.remove()
+        assert flow.services.chip.wait_s >= 20
+        flow.identify.read_card(number)
+        time.sleep(0.3)  # the worker is waiting for a card
+        flow.cancel()
+        started = time.monotonic()
+        next_citizen = threading.Event()
+        runner.run(lambda: None, lambda _: next_citizen.set(), lambda exc: None)
+        assert next_citizen.wait(5)
+        waited = time.monotonic() - started
+        assert waited < 1.0, f"the next citizen waited {waited:.1f} s behind the old wait"
+        assert flow.notices == []  # type: ignore[attr-defined]
+        assert flow.session.step is Step.WELCOME and flow.session.data.is_empty()
+    finally:
+        runner.shutdown()
+        flow.services.close()
+
+
+def test_a_chip_read_that_ends_after_the_citizen_left_is_wiped(
+    kiosk_env: dict[str, str], tmp_path: Any
+) -> None:
+    """The read finishes for a citizen who has gone: the identity never reaches the session
+    of the next one, and it is overwritten."""
+    from kiosk.flow.runner import InlineRunner as Inline
+
+    flow = _flow_with_card(kiosk_env, tmp_path, "demo")
+    held: list[Any] = []
+
+    class LateRunner(Inline):
+        """Runs the work now, but hands the answer back only when asked."""
+
+        def run(self, work: Any, done: Any, failed: Any) -> None:
+            result = work()
+            held.append((done, result))
+
+    flow.runner = LateRunner()
+    try:
+        flow.identify.read_card(flow.services.card_reader.card.profile.id_number)
+        flow.cancel()
+        flow.start(Journey.DOSSIER)  # the next citizen
+        flow.session.accept_consent()
+        done, outcome = held.pop()
+        done(outcome)
+        assert flow.session.data.chip_candidate is None
+        assert outcome.identity.id_number == "" and outcome.identity.photo is None
+    finally:
+        flow.services.close()

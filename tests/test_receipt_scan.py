@@ -17,7 +17,8 @@ from kiosk.app.launch import make_session
 from kiosk.app.services import build_services
 from kiosk.camera.receipt_scan import ReceiptScanFailed, code_from_qr_text, scan_receipt_with_camera
 from kiosk.demo.citizens import walk_to
-from kiosk.flow.kiosk_flow import InlineRunner, KioskFlow
+from kiosk.flow.kiosk_flow import KioskFlow
+from kiosk.flow.runner import InlineRunner
 from kiosk.session.state import Journey, Step
 
 CODE = "000.00.08.H21-261124-0007"
@@ -93,11 +94,11 @@ def test_a_receipt_scanned_at_the_kiosk_shows_the_dossier_status(
 ) -> None:
     walk_to(flow, Step.RECEIPT)
     result = flow.session.data.result
-    qr_text = flow.receipt_data(result=result).qr_payload()
+    qr_text = flow.dossier.receipt_data().qr_payload()
     flow.finish()
     flow.services.camera = SimulatedCamera(photo_of_qr(qr_text, tmp_path / "r.jpg"), 1280, 720)
     flow.start(Journey.LOOKUP)
-    flow.scan_receipt(seconds=5)
+    flow.lookup.scan_receipt(seconds=5)
     assert flow.session.step is Step.LOOKUP_RESULT
     status = flow.session.data.lookup_status
     assert status.code == result.dossier_code

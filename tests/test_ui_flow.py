@@ -68,7 +68,7 @@ def capture_required(pilot: Any, flow: Any) -> None:
     ]
     capture_with_camera(pilot, rows[0])
     for row in rows[1:]:
-        flow.capture_page(row.requirement.id, screen._captured)
+        flow.documents.capture_page(row.requirement.id)
         pilot.wait_for(lambda r=row: bool(flow.session.data.pages.get(r.requirement.id)))
 
 
@@ -280,7 +280,7 @@ def test_queue_ticket_path(kiosk_config: Any) -> None:
         pilot.tap("start_queue")
         assert flow.session.step is Step.QUEUE
         assert pilot.widget("issue").disabled
-        service = flow.services_for_queue()[0]
+        service = flow.queue.services_for_queue()[0]
         pilot.tap(pilot.find_text(service.name_vi))
         pilot.tap(pilot.find_text("Người cao tuổi", startswith=True))
         pilot.tap("issue")
@@ -296,16 +296,24 @@ def test_queue_ticket_path(kiosk_config: Any) -> None:
 def test_lookup_path_and_bad_code(kiosk_config: Any) -> None:
     with running_kiosk(kiosk_config) as (pilot, app, flow):
         from kiosk.demo.citizens import walk_to
+        from kiosk.flow.runner import InlineRunner
 
-        flow.runner = __import__("kiosk.flow.kiosk_flow", fromlist=["InlineRunner"]).InlineRunner()
+        runner = flow.runner
+        flow.runner = InlineRunner()
         walk_to(flow, Step.RECEIPT)
         code = flow.session.data.result.dossier_code
         flow.finish()
+        flow.runner = runner  # the look-up answers from the worker thread, as at a real kiosk
         pilot.pump(2)
         pilot.tap("start_lookup")
         pilot.widget("code").text = "not-a-code"
         pilot.tap("search")
-        assert "Mã hồ sơ không hợp lệ" in pilot.widget("error").text
+        pilot.wait_for(lambda: "Mã hồ sơ không hợp lệ" in pilot.widget("error").text)
+        assert app.notice == "", "the answer is beside the code, not in the notice bar"
+        pilot.widget("code").text = "000.00.08.H21-261124-9999"
+        pilot.tap("search")
+        pilot.wait_for(lambda: "Không có hồ sơ" in pilot.widget("error").text)
+        assert app.notice == ""
         pilot.widget("code").text = code.lower()
         pilot.tap("search")
         pilot.wait_for(lambda: flow.session.step is Step.LOOKUP_RESULT)
@@ -316,7 +324,7 @@ def test_lookup_path_and_bad_code(kiosk_config: Any) -> None:
 def test_lookup_by_scanning_the_receipt_qr(kiosk_config: Any, tmp_path: Path) -> None:
     from devices.simulated.camera import SimulatedCamera
     from kiosk.demo.citizens import walk_to
-    from kiosk.flow.kiosk_flow import InlineRunner
+    from kiosk.flow.runner import InlineRunner
     from tests.test_receipt_scan import photo_of_qr
 
     with running_kiosk(kiosk_config) as (pilot, app, flow):
@@ -324,7 +332,7 @@ def test_lookup_by_scanning_the_receipt_qr(kiosk_config: Any, tmp_path: Path) ->
         flow.runner = InlineRunner()
         walk_to(flow, Step.RECEIPT)
         result = flow.session.data.result
-        qr_text = flow.receipt_data(result=result).qr_payload()
+        qr_text = flow.dossier.receipt_data().qr_payload()
         flow.finish()
         flow.runner = runner
         flow.services.camera = SimulatedCamera(photo_of_qr(qr_text, tmp_path / "r.jpg"), 1280, 720)
@@ -341,7 +349,7 @@ def test_every_touch_target_is_big_enough(kiosk_config: Any, orientation: str) -
 
     with running_kiosk(kiosk_config) as (pilot, app, flow):
         from kiosk.demo.citizens import walk_to
-        from kiosk.flow.kiosk_flow import InlineRunner
+        from kiosk.flow.runner import InlineRunner
 
         flow.runner = InlineRunner()
         for step in Step:

@@ -60,11 +60,11 @@ def test_every_form_is_completed_by_taps_and_keys(kiosk_config: Any) -> None:
                 assert flow.session.step is Step.PROCEDURE
                 title = flow.services.catalog.get(code).title(pilot.app.lang)
                 pilot.tap(pilot.find_text(title, startswith=True))
-            assert flow.session.step is Step.FORM and flow.current_procedure().code == code
+            assert flow.session.step is Step.FORM and flow.dossier.current_procedure().code == code
             filler = fill_whole_form(pilot, flow)
             assert flow.session.step is Step.DOCUMENTS, (code, screen_text(pilot))
             answers = flow.session.data.answers
-            assert flow.form().validate_answers(answers) == {}, code
+            assert flow.dossier.form().validate_answers(answers) == {}, code
             assert filler.effort.keys > 0 and filler.effort.taps > 0
 
 
@@ -82,7 +82,7 @@ def test_the_longest_form_with_a_chip_identity_counts_taps_and_keys(kiosk_config
         assert effort.prefilled_fields >= 3  # name, ID number, date of birth at least
         figures = {
             "procedure": longest.code,
-            "fields": len(flow.form().fields),
+            "fields": len(flow.dossier.form().fields),
             "pages": effort.pages,
             "taps": effort.taps,
             "key_presses": effort.keys,

@@ -29,7 +29,7 @@ def type_code(pilot: Any, keyboard: Any, code: str) -> None:
 def open_lookup(pilot: Any, flow: Any) -> str:
     """Submit a sample dossier, back to the welcome screen, open the look-up; its code."""
     from kiosk.demo.citizens import walk_to
-    from kiosk.flow.kiosk_flow import InlineRunner
+    from kiosk.flow.runner import InlineRunner
 
     runner = flow.runner
     flow.runner = InlineRunner()

@@ -33,8 +33,8 @@ def offer_buttons(row: Any) -> list[Any]:
 def to_documents(pilot: Any, flow: Any, procedure: str) -> None:
     """From "this is me" to the documents step (the procedure and form have their own tests)."""
     assert flow.session.step is Step.PROCEDURE
-    flow.choose_procedure(procedure)
-    assert flow.submit_form(sample_answers(flow)) == {}
+    flow.dossier.choose_procedure(procedure)
+    assert flow.dossier.submit_form(sample_answers(flow)) == {}
     pilot.pump(2)
     assert flow.session.step is Step.DOCUMENTS
 
@@ -57,7 +57,7 @@ def test_the_copy_on_file_is_offered_used_and_sent(kiosk_config: Any, tmp_path: 
 
         rows = documents_rows(pilot)
         row = rows[REQUIREMENT]
-        (paper,) = flow.papers_for(row.requirement)
+        (paper,) = flow.documents.papers_for(row.requirement)
         (button,) = offer_buttons(row)
         assert button.text == "Dùng bản đã số hóa\nBản sao Căn cước công dân (02/01/2025)"
         assert "Đã có bản số hóa: bạn không cần chụp lại." in label_texts(row)
@@ -66,8 +66,7 @@ def test_the_copy_on_file_is_offered_used_and_sent(kiosk_config: Any, tmp_path: 
         assert offer_buttons(rows["to_khai"]) == []  # the declaration is filled here
         pilot.screenshot(shots / "documents-on-file-offer-vi.png")
 
-        documents = pilot.screen()
-        flow.capture_page(REQUIREMENT, documents._captured)  # a page captured first
+        flow.documents.capture_page(REQUIREMENT)  # a page captured first
         pilot.wait_for(lambda: row.pages == 1)
         page = flow.session.data.pages[REQUIREMENT][0].path
         pilot.tap(offer_buttons(row)[0])

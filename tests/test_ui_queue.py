@@ -46,7 +46,7 @@ def test_figures_next_to_each_service_follow_the_priority_chosen(kiosk_config: A
         normal = tickets.estimate(SERVICE)[1]
         assert normal is not None and normal > 0
         assert row.ids.info.text == vi("Waiting: {n} · about {m} min").format(n=5, m=normal)
-        for service in flow.services_for_queue():  # every service has its figures
+        for service in flow.queue.services_for_queue():  # every service has its figures
             info = screen._rows[service.code].ids.info.text
             assert info.startswith(vi("Waiting: {n} · about {m} min").split("{n}")[0])
 
@@ -58,7 +58,7 @@ def test_figures_next_to_each_service_follow_the_priority_chosen(kiosk_config: A
         app.set_lang("en")
         pilot.pump(2)
         assert row.ids.info.text.startswith("Waiting: 5 · ")
-        service = next(s for s in flow.services_for_queue() if s.code == SERVICE)
+        service = next(s for s in flow.queue.services_for_queue() if s.code == SERVICE)
         assert row.ids.button.text == service.name_en
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kiosk.demo.citizens import sample_answers, sample_identity, walk_to
-from kiosk.flow.kiosk_flow import InlineRunner
+from kiosk.flow.runner import InlineRunner
 from kiosk.infra.clock import to_vietnam_time
 from kiosk.printing.receipt import mask_id
 from kiosk.session.state import Journey, Session, SessionError, Step
@@ -98,7 +98,7 @@ def test_receipt_screen_is_the_whole_record_when_the_printer_fails(kiosk_config:
         assert "Thời gian tiếp nhận" in text and "Nơi trả kết quả" in text
 
         # the same facts the paper would have carried (one source: flow.receipt_data)
-        paper = flow.receipt_data()
+        paper = flow.dossier.receipt_data()
         assert paper.dossier_code == result.dossier_code
         assert paper.applicant_name in pilot.widget("applicant").value
 
@@ -147,17 +147,17 @@ def test_receipt_names_the_applicant_typed_in_the_form_when_no_chip_was_read(
     with running_kiosk(kiosk_config) as (pilot, app, flow):
         flow.runner = InlineRunner()
         walk_to(flow, Step.IDENTIFY)
-        assert flow.enter_id_number("001090012345")  # typed on the keypad: no name known
+        assert flow.identify.enter_id_number("001090012345")  # typed on the keypad: no name known
         assert not flow.session.data.identity.full_name
-        flow.choose_procedure(PROCEDURE)
-        assert not flow.submit_form(sample_answers(flow))
-        for req in flow.missing_documents():
-            flow.capture_page(req.id, lambda path: None)
-        assert flow.documents_done()
-        flow.confirm_review()
+        flow.dossier.choose_procedure(PROCEDURE)
+        assert not flow.dossier.submit_form(sample_answers(flow))
+        for req in flow.documents.missing():
+            flow.documents.capture_page(req.id)
+        assert flow.documents.done()
+        flow.dossier.confirm_review()
         pilot.pump(3)
         assert flow.session.step is Step.RECEIPT
-        name = flow.build_submission().applicant.full_name
+        name = flow.dossier.build_submission().applicant.full_name
         assert name and pilot.widget("applicant").value == name
 
 
@@ -193,9 +193,8 @@ def test_edit_goes_back_to_the_form_or_the_documents_keeping_everything(
         draft = fill_form(pilot, flow)
         pilot.tap("next")
         assert flow.session.step is Step.DOCUMENTS
-        screen = pilot.screen()
-        for req in flow.missing_documents():
-            flow.capture_page(req.id, screen._captured)
+        for req in flow.documents.missing():
+            flow.documents.capture_page(req.id)
             pilot.wait_for(lambda r=req: bool(flow.session.data.pages.get(r.id)))
         pilot.tap("next")
         assert flow.session.step is Step.REVIEW
@@ -294,8 +293,10 @@ def test_flow_go_back_to(kiosk_config: Any) -> None:
         answers = dict(flow.session.data.answers)
         flow.go_back_to(Step.FORM)
         assert flow.session.step is Step.FORM
-        assert not flow.submit_form(flow.form_values())  # the form starts from the answers
-        assert flow.documents_done()
+        assert not flow.dossier.submit_form(
+            flow.dossier.form_values()
+        )  # the form starts from the answers
+        assert flow.documents.done()
         assert flow.session.step is Step.REVIEW and flow.session.data.answers == answers
         with pytest.raises(SessionError):
             flow.go_back_to(Step.SUBMIT)

@@ -14,7 +14,8 @@ from kivy.clock import Clock  # noqa: E402
 
 from kiosk.app.launch import make_session  # noqa: E402
 from kiosk.app.services import build_services  # noqa: E402
-from kiosk.flow.kiosk_flow import KioskFlow, ThreadRunner  # noqa: E402
+from kiosk.flow.kiosk_flow import KioskFlow  # noqa: E402
+from kiosk.flow.runner import ThreadRunner  # noqa: E402
 from screens.pilot import Pilot  # noqa: E402
 from screens.shell import KioskApp  # noqa: E402
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from kiosk.app.services import build_services
 from kiosk.config.settings import KioskConfig
-from kiosk.flow.kiosk_flow import KioskFlow, ThreadRunner
+from kiosk.flow.kiosk_flow import KioskFlow
+from kiosk.flow.runner import ThreadRunner
 from kiosk.session.state import Session
 
 log = logging.getLogger(__name__)

@@ -87,7 +87,7 @@ def render_screens(
 
     prepare_kivy(orientation=cfg.kiosk.orientation, offscreen=True)
     from kiosk.demo.citizens import ManualClock, walk_to
-    from kiosk.flow.kiosk_flow import InlineRunner
+    from kiosk.flow.runner import InlineRunner
     from kiosk.infra.clock import frozen_clock
     from screens.layout_check import check_layout
     from screens.pilot import Pilot
@@ -159,16 +159,14 @@ def _show_extra_state(
         assert card is not None, "screenshots use the simulated reader with its card on it"
         screen.digits = card.profile.id_number
         identify_with_card(flow, confirm=False)
-        screen._read_done(True)
     if name == "documents_live":  # the camera's preview with the guidance
         screen = app.screens[Step.DOCUMENTS]
-        screen.capture(next(r.id for r in flow.requirements() if not r.is_declaration))
+        screen.capture(next(r.id for r in flow.documents.requirements() if not r.is_declaration))
         pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
-        screen._stop_polling()
-        flow.stop_live()
+        screen._stop_polling()  # the frame shown stays; the camera closes with the step
     if name == "documents_review":  # the captured page, straightened, to accept or retake
         screen = app.screens[Step.DOCUMENTS]
-        screen.capture(next(r.id for r in flow.requirements() if not r.is_declaration))
+        screen.capture(next(r.id for r in flow.documents.requirements() if not r.is_declaration))
         pilot.wait_for(lambda s=screen: s.live_texture is not None)
         screen.capture_now()
         pilot.wait_for(lambda s=screen: s.phase == "review")

@@ -46,7 +46,7 @@ def sample_identity() -> Identity:
 
 def sample_answers(flow: Any) -> dict[str, Any]:
     """A draft of every field of the current form, as a citizen would type it (prefill kept)."""
-    return sample_draft(flow.form(), flow.form_values())
+    return sample_draft(flow.dossier.form(), flow.dossier.form_values())
 
 
 def sample_draft(form: Any, prefilled: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -121,11 +121,11 @@ def identify_with_card(flow: Any, *, confirm: bool = True) -> None:
     if card is None or not hasattr(card, "profile"):
         flow.session.identified(sample_identity())
         return
-    flow.read_card(card.profile.id_number)
+    flow.identify.read_card(card.profile.id_number)
     if flow.session.data.chip_candidate is None:
         raise RuntimeError("the simulated card could not be read")
     if confirm:
-        flow.confirm_chip_identity()
+        flow.identify.confirm_chip_identity()
 
 
 DOSSIER_ORDER = (
@@ -154,8 +154,8 @@ def walk_to(flow: Any, step: Step, procedure: str | None = None) -> None:
     if step in (Step.QUEUE, Step.TICKET):
         flow.start(Journey.QUEUE)
         if step is Step.TICKET:
-            service = flow.services_for_queue()[0]
-            flow.issue_ticket(service.code, "elderly")
+            service = flow.queue.services_for_queue()[0]
+            flow.queue.issue_ticket(service.code, "elderly")
         return
     if step in (Step.LOOKUP, Step.LOOKUP_RESULT):
         code = None
@@ -165,7 +165,7 @@ def walk_to(flow: Any, step: Step, procedure: str | None = None) -> None:
             flow.finish()
         flow.start(Journey.LOOKUP)
         if code:
-            flow.lookup(code)
+            flow.lookup.lookup(code)
         return
     flow.start(Journey.DOSSIER)
     if step is Step.CONSENT:
@@ -176,26 +176,26 @@ def walk_to(flow: Any, step: Step, procedure: str | None = None) -> None:
     identify_with_card(flow)
     if step is Step.PROCEDURE:
         return
-    codes = [p.code for p in flow.procedures()]
+    codes = [p.code for p in flow.dossier.procedures()]
     wanted = procedure or SAMPLE_PROCEDURE
-    flow.choose_procedure(wanted if wanted in codes else codes[0])
+    flow.dossier.choose_procedure(wanted if wanted in codes else codes[0])
     if step is Step.FORM:
         return
-    errors = flow.submit_form(sample_answers(flow))
+    errors = flow.dossier.submit_form(sample_answers(flow))
     if errors:
         raise RuntimeError(f"sample answers rejected: {errors}")
     if step is Step.DOCUMENTS:
         return
-    for req in flow.missing_documents():
-        flow.capture_page(req.id, lambda path: None)
-    if not flow.documents_done():
+    for req in flow.documents.missing():
+        flow.documents.capture_page(req.id)
+    if not flow.documents.done():
         raise RuntimeError("sample documents incomplete")
     if step is Step.REVIEW:
         return
     if step is Step.SUBMIT:
         session.confirm_review()  # the waiting screen, without sending
         return
-    flow.confirm_review()
+    flow.dossier.confirm_review()
     if step is Step.RECEIPT:
         return
-    flow.receipt_done()
+    flow.dossier.receipt_done()

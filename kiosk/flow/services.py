@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +111,7 @@ class ChipReader(Protocol):
         timeout_s: float | None = None,
         mrz_key: str | None = None,
         aa_challenge: bytes | None = None,
+        check: Callable[[], None] | None = None,
     ) -> ChipOutcome: ...
 
 

@@ -23,11 +23,13 @@ also holds the generated TEST CSCA of the simulated cards.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from devices.card_reader.interface import NoCard
 from kiosk.emrtd.errors import EmrtdError
 from kiosk.emrtd.reader import AccessKey, ReadStep, read_chip
 from kiosk.identity.id_number import can_from_id_number, normalise_id_number
@@ -110,6 +112,7 @@ class ChipOutcome:
 
 
 Progress = Callable[[str, int, int], None]
+WAIT_SLICE_S = 0.25  # how often a wait for the card looks whether the citizen is still there
 
 
 class ChipService:
@@ -140,19 +143,25 @@ class ChipService:
         timeout_s: float | None = None,
         mrz_key: str | None = None,
         aa_challenge: bytes | None = None,
+        check: Callable[[], None] | None = None,
     ) -> ChipOutcome:
         """Read the card of ``id_number`` (its CAN opens PACE; ``mrz_key``, from the MRZ read
         by the camera, also opens a BAC-only chip). With ``aa_challenge`` (a back office's
         8-byte presence challenge) the chip signs it, and ``outcome.presence`` carries the proof.
+
+        ``check()`` is called while waiting for the card (every ``WAIT_SLICE_S``) and before each
+        step of the read; whatever it raises (the citizen left) stops the read at once.
         """
         number = normalise_id_number(id_number)
         key = AccessKey(can=can_from_id_number(number), mrz_key=mrz_key)
 
         def listener(step: ReadStep, index: int, total: int) -> None:
+            if check is not None:
+                check()
             if progress is not None:
                 progress(step.value, index, total)
 
-        connection = self.card_reader.wait_for_card(self.wait_s if timeout_s is None else timeout_s)
+        connection = self._wait_for_card(self.wait_s if timeout_s is None else timeout_s, check)
         try:
             result = read_chip(
                 connection.transmit,
@@ -170,6 +179,21 @@ class ChipService:
             return outcome
         finally:
             result.wipe()
+
+    def _wait_for_card(self, timeout_s: float, check: Callable[[], None] | None) -> Any:
+        """The reader's wait for a card, in slices with ``check()`` between them, so that a
+        citizen who walks away does not hold the kiosk's worker for the whole wait."""
+        if check is None:
+            return self.card_reader.wait_for_card(timeout_s)
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        while True:
+            check()
+            remaining = deadline - time.monotonic()
+            try:
+                return self.card_reader.wait_for_card(max(min(WAIT_SLICE_S, remaining), 0.0))
+            except NoCard as exc:
+                if time.monotonic() >= deadline:
+                    raise NoCard(f"no card on the reader after {timeout_s:g} s") from exc
 
     def _judge(self, result: Any, typed_number: str) -> ChipOutcome:
         from kiosk.emrtd.passive_auth import PAStatus

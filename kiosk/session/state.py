@@ -97,6 +97,28 @@ class EndReason(Enum):
     DECLINED = "declined"
 
 
+class IdentifyPhase(Enum):
+    """Where the identify step is: the keypad, the camera on the card, the chip being read, or
+    the chip's photo and name waiting for "this is me"."""
+
+    NUMBER = "number"
+    SCANNING = "scanning"
+    READING = "reading"
+    CONFIRM = "confirm"
+
+
+class DocumentsPhase(Enum):
+    """Where the documents step is: the list, the live camera on one paper, or the captured
+    page waiting to be kept or taken again."""
+
+    LIST = "list"
+    LIVE = "live"
+    REVIEW = "review"
+
+
+Phase = IdentifyPhase | DocumentsPhase
+
+
 class IdleState(Enum):
     ACTIVE = "active"
     WARNING = "warning"
@@ -116,6 +138,10 @@ class SessionData:
 
     identity: Identity | None = None
     chip_candidate: Identity | None = None  # read from the chip, waiting for "this is me"
+    presence: Any = None  # the chip's proof of presence (ChipPresence), until "this is me"
+    mrz_key: str | None = None  # the BAC key the camera read from the card's MRZ
+    identify_phase: IdentifyPhase = IdentifyPhase.NUMBER
+    documents_phase: DocumentsPhase = DocumentsPhase.LIST
     procedure_code: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     remembered: dict[str, Any] = field(default_factory=dict)  # session.* prefill keys
@@ -137,6 +163,7 @@ class SessionData:
 
 
 Listener = Callable[["Session", Step, Step], None]
+PhaseListener = Callable[[Phase], None]
 
 
 class Session:
@@ -160,6 +187,7 @@ class Session:
         self._scratch_root = scratch_root
         self._scratch: Path | None = None
         self._listeners: list[Listener] = []
+        self._phase_listeners: list[PhaseListener] = []
         self.step = Step.WELCOME
         self.journey: Journey | None = None
         self.data = SessionData()
@@ -172,8 +200,27 @@ class Session:
         """Call ``listener(session, old_step, new_step)`` after every step change."""
         self._listeners.append(listener)
 
+    def subscribe_phase(self, listener: PhaseListener) -> None:
+        """Call ``listener(phase)`` when the identify or documents step changes phase."""
+        self._phase_listeners.append(listener)
+
+    def enter_phase(self, phase: Phase) -> None:
+        """Move the identify or documents step to ``phase`` (only at that step)."""
+        if isinstance(phase, IdentifyPhase):
+            self._expect(Step.IDENTIFY)
+            self.data.identify_phase = phase
+        else:
+            self._expect(Step.DOCUMENTS)
+            self.data.documents_phase = phase
+        self.touch()
+        for listener in list(self._phase_listeners):
+            listener(phase)
+
     def _go(self, step: Step) -> None:
         old, self.step = self.step, step
+        if old is not step:  # a sub-phase lives only while its step is shown
+            self.data.identify_phase = IdentifyPhase.NUMBER
+            self.data.documents_phase = DocumentsPhase.LIST
         self._last_touch = self._clock()
         for listener in list(self._listeners):
             listener(self, old, step)
@@ -221,19 +268,34 @@ class Session:
         self._expect(Step.CONSENT)
         self.end(EndReason.DECLINED)
 
-    def chip_read(self, identity: Identity) -> None:
-        """The chip was read; its identity waits for the citizen to confirm it is theirs."""
+    def chip_read(self, identity: Identity, presence: Any = None) -> None:
+        """The chip was read; its identity (and its proof of presence, when the back office
+        gave a challenge) waits for the citizen to confirm it is theirs."""
         self._expect(Step.IDENTIFY)
         self.drop_chip_candidate()
         self.data.chip_candidate = identity
+        self.data.presence = presence
         self.touch()
 
     def drop_chip_candidate(self) -> None:
-        """ "Not me", or reading again: forget what the chip gave."""
+        """ "Not me", or reading again: forget what the chip gave, its proof of presence too."""
         candidate = self.data.chip_candidate
         if candidate is not None:
             candidate.wipe()
         self.data.chip_candidate = None
+        self.drop_presence()
+
+    def take_presence(self) -> Any:
+        """Hand over the chip's proof of presence once (to prove it to the back office)."""
+        presence, self.data.presence = self.data.presence, None
+        return presence
+
+    def drop_presence(self) -> None:
+        """Forget the chip's proof of presence (overwritten)."""
+        presence = self.data.presence
+        if presence is not None:
+            presence.wipe()
+        self.data.presence = None
 
     def identified(self, identity: Identity) -> None:
         self._expect(Step.IDENTIFY)

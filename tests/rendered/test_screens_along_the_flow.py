@@ -86,8 +86,8 @@ def test_the_photo_the_preview_and_the_page_show_when_reached_by_taps(
 
         pilot.tap("confirm")
         assert flow.session.step is Step.PROCEDURE
-        flow.choose_procedure(flow.procedures()[0].code)
-        assert flow.submit_form(sample_answers(flow)) == {}
+        flow.dossier.choose_procedure(flow.dossier.procedures()[0].code)
+        assert flow.dossier.submit_form(sample_answers(flow)) == {}
         pilot.wait_for(lambda: flow.session.step is Step.DOCUMENTS)
         documents = pilot.screen()
         row = next(r for r in documents._rows if r.requirement and not r.requirement.is_declaration)
