@@ -275,6 +275,7 @@ class DocumentsScreen(KioskScreen):
     def retake_live(self) -> None:
         self.page_texture = None
         self._last_sequence = -1
+        self.progress = 0
         self.flow.documents.retake_live()
         self._start_polling()
 
