@@ -25,6 +25,7 @@ from backoffice.storage import BlobStore, StorageError
 from kiosk.catalog.procedures import Catalog, load_catalog
 from kiosk.dossier.workdays import HolidayCalendar, load_holidays
 from kiosk.errors import KioskError
+from kiosk.identity.trust import load_trust
 from kiosk.infra.clock import VIETNAM_TZ, frozen_now
 
 
@@ -58,7 +59,7 @@ class Context:
             blobs=blobs,
             catalog=catalog,
             holidays=holidays,
-            trust=load_trust(settings),
+            trust=trusted_cscas(settings),
             secret_box=load_secret_box(settings),
             clock=clock,
         )
@@ -80,17 +81,11 @@ def iso_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, VIETNAM_TZ).isoformat(timespec="seconds")
 
 
-def load_trust(settings: Settings) -> Any:
+def trusted_cscas(settings: Settings) -> Any:
     """The CSCAs for checking citizens' cards; the TEST CSCA only with ``allow_test_csca``."""
-    from kiosk.emrtd.passive_auth import TrustStore
-
-    trust = TrustStore()
-    if settings.trust_dir is not None and settings.trust_dir.is_dir():
-        trust = TrustStore.load(settings.trust_dir)
-    if settings.master_list is not None:
-        trust.add_master_list(settings.master_list)
+    extra = []
     if settings.allow_test_csca and settings.test_pki_dir is not None:
         from devices.simulated.test_pki import TestPKI
 
-        trust.add(TestPKI.load_or_create(settings.test_pki_dir).csca_cert)
-    return trust
+        extra.append(TestPKI.load_or_create(settings.test_pki_dir).csca_cert)
+    return load_trust(settings.trust_dir, settings.master_list, extra_cscas=extra)

@@ -29,6 +29,7 @@ from backoffice.auth import check_staff_token
 from backoffice.context import Context
 from backoffice.errors import ApiError
 from backoffice.storage import StorageError
+from kiosk.infra.text import format_vnd
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "motcua_staff"
@@ -44,7 +45,7 @@ STATE_VI = {
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["STATE_VI"] = STATE_VI
-templates.env.filters["vnd"] = lambda n: f"{int(n):,}".replace(",", ".") + " đ"
+templates.env.filters["vnd"] = lambda n: format_vnd(int(n))
 
 
 def _ctx(request: Request) -> Context:

@@ -15,6 +15,7 @@ from typing import Any
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.flow.events import NumberScanned, ReadProgress
+from kiosk.infra.text import format_date
 from kiosk.session.state import IdentifyPhase
 from screens.base import KioskScreen
 
@@ -108,7 +109,7 @@ class IdentifyScreen(KioskScreen):
         self.photo = photo_texture(candidate.photo) if candidate.photo else None
         self.holder_name = candidate.full_name or ""
         dob = candidate.date_of_birth
-        self.born = dob.strftime("%d/%m/%Y") if dob else ""
+        self.born = format_date(dob) if dob else ""
 
     def confirm(self) -> None:
         self.flow.identify.confirm_chip_identity()

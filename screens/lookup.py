@@ -9,6 +9,8 @@ from typing import Any
 
 from kivy.properties import StringProperty
 
+from kiosk.infra.clock import to_vietnam_time
+from kiosk.infra.text import format_datetime
 from screens.base import KioskScreen
 from screens.keyboard import VietnameseKeyboard  # noqa: F401  (used by lookup.kv)
 
@@ -71,7 +73,7 @@ class LookupResultScreen(KioskScreen):
         self.state = self.t(STATE_MSGIDS.get(status.status.value, status.status.value))
         lines = []
         for event in status.history:
-            when = event.at.strftime("%d/%m/%Y %H:%M")
+            when = format_datetime(to_vietnam_time(event.at))
             label = self.t(STATE_MSGIDS.get(event.state.value, event.state.value))
             lines.append(f"{when} · {label}" + (f" · {event.note}" if event.note else ""))
         self.history = "\n".join(lines)

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.infra.text import format_fee
 from screens.base import KioskScreen
 from screens.widgets import KButton
-
-
-def fee_text(fee_vnd: int, lang: str, free: str) -> str:
-    if fee_vnd == 0:
-        return free
-    amount = f"{fee_vnd:,}".replace(",", ".")
-    return f"{amount} đ" if lang == "vi" else f"{amount} VND"
 
 
 class ProcedureScreen(KioskScreen):
@@ -33,7 +27,7 @@ class ProcedureScreen(KioskScreen):
                 self._buttons[proc.code] = button
                 box.add_widget(button)
             days = self.t("{n} working days").format(n=proc.processing_days)
-            fee = fee_text(proc.fee_vnd, lang, self.t("Free of charge"))
+            fee = format_fee(proc.fee_vnd, lang)
             button.text = f"{proc.title(lang)}\n{proc.field_title(lang)} · {days} · {fee}"
             button.selected = proc.code == self.session.data.procedure_code
 

@@ -15,7 +15,8 @@ from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk.infra.clock import to_vietnam_time
-from kiosk.printing.receipt import collect_place, format_date, mask_id
+from kiosk.infra.text import format_date, format_datetime, format_fee
+from kiosk.printing.receipt import collect_place, mask_id
 from screens.base import KioskScreen
 
 
@@ -50,8 +51,6 @@ class ReceiptScreen(KioskScreen):
         self.show_back = False
 
     def refresh(self) -> None:
-        from screens.procedure import fee_text
-
         result = self.session.data.result
         if result is None:
             return
@@ -59,7 +58,7 @@ class ReceiptScreen(KioskScreen):
         receipt = self.flow.dossier.receipt_data(lang=lang)
         self.code = receipt.dossier_code
         self.appointment = format_date(receipt.appointment_date)
-        self.fee = fee_text(receipt.fee_vnd, lang, self.t("Free of charge"))
+        self.fee = format_fee(receipt.fee_vnd, lang)
         self.procedure = receipt.procedure_name
         self.applicant = receipt.applicant_name
         self.applicant_id = mask_id(receipt.applicant_id)
@@ -69,7 +68,7 @@ class ReceiptScreen(KioskScreen):
             if docs
             else self.t("No documents")
         )
-        self.received_at = to_vietnam_time(receipt.received_at).strftime("%d/%m/%Y %H:%M")
+        self.received_at = format_datetime(to_vietnam_time(receipt.received_at))
         self.collect_at = collect_place(receipt.agency_name, self.app.settings.place)
         self.printed = bool(self.session.data.receipt_printed)
         self.provisional = bool(receipt.provisional)

@@ -6,6 +6,7 @@ from kivy.properties import StringProperty
 
 from kiosk.forms.declaration import answer_items
 from kiosk.forms.declaration_pdf import Table
+from kiosk.infra.text import format_fee
 from kiosk.session.state import Step
 from screens.base import KioskScreen
 
@@ -27,10 +28,8 @@ class ReviewScreen(KioskScreen):
         proc = self.flow.dossier.current_procedure()
         if proc is None:
             return
-        from screens.procedure import fee_text
-
         self.procedure = proc.title(lang)
-        self.fee = fee_text(proc.fee_vnd, lang, self.t("Free of charge"))
+        self.fee = format_fee(proc.fee_vnd, lang)
         self.processing = self.t("{n} working days").format(n=proc.processing_days)
         identity = data.identity
         lines_applicant = []

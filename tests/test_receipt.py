@@ -27,9 +27,6 @@ from kiosk.printing.receipt import (
     QueueTicketData,
     ReceiptData,
     ReceiptDataError,
-    format_date,
-    format_datetime,
-    format_vnd,
     mask_id,
     receipt_layout,
     ticket_layout,
@@ -191,34 +188,9 @@ def test_ticket_refuses_negative_people_ahead() -> None:
         make_ticket(people_ahead=-1)
 
 
-# ----------------------------------------------------------------- formatting
-
-
-@pytest.mark.parametrize(
-    ("amount", "lang", "expected"),
-    [
-        (50000, "vi", "50.000 đ"),
-        (1234567, "vi", "1.234.567 đ"),
-        (500, "vi", "500 đ"),
-        (0, "vi", "Miễn phí"),
-        (50000, "en", "50,000 VND"),
-        (0, "en", "Free of charge"),
-    ],
-)
-def test_money_is_formatted_the_vietnamese_way(amount: int, lang: str, expected: str) -> None:
-    assert format_vnd(amount, lang) == expected
-
-
-def test_negative_money_and_unknown_language_are_refused() -> None:
-    with pytest.raises(ValueError, match="negative"):
-        format_vnd(-5)
+def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported language 'fr'"):
         receipt_layout(make_receipt(), "fr")
-
-
-def test_dates_are_day_month_year() -> None:
-    assert format_date(date(2024, 12, 3)) == "03/12/2024"
-    assert format_datetime(datetime(2024, 11, 26, 8, 5)) == "08:05 26/11/2024"
 
 
 def test_paper_widths_in_dots() -> None:

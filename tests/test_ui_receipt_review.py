@@ -81,8 +81,8 @@ def test_receipt_screen_is_the_whole_record_when_the_printer_fails(kiosk_config:
         assert "Nguyễn Văn An" in text
         id_number = data.identity.id_number
         assert mask_id(id_number) in text and id_number not in text  # masked as on paper
-        received = to_vietnam_time(result.received_at).strftime("%d/%m/%Y %H:%M")
-        assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", received)
+        received = to_vietnam_time(result.received_at).strftime("%H:%M %d/%m/%Y")
+        assert re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", received)
         assert received in pilot.widget("received_at").value
         docs = pilot.widget("documents").value
         for req in proc.documents:
@@ -178,7 +178,7 @@ def test_review_shows_fee_and_processing_time(kiosk_config: Any) -> None:
         app.set_lang("en")
         pilot.pump(2)
         text = screen_text(pilot)
-        assert "Fee: 1.000.000 VND" in text
+        assert "Fee: 1,000,000 VND" in text
         assert f"Processing time: {proc.processing_days} working days" in text
         assert pilot.widget("edit_form").text == "Edit"
 

@@ -33,7 +33,8 @@ def build_services(cfg: Any) -> Services:
     from kiosk.catalog.procedures import load_catalog
     from kiosk.delivery.outbox.sender import OutboxSender
     from kiosk.dossier.workdays import load_holidays
-    from kiosk.identity.chip_service import ChipService, load_trust
+    from kiosk.identity.chip_service import ChipService
+    from kiosk.identity.trust import load_trust
     from kiosk.tickets.config import load_queue_config, queue_config_path
     from kiosk.tickets.store import TicketStore
 
@@ -95,7 +96,11 @@ def build_services(cfg: Any) -> Services:
     card_reader = make_card_reader(cfg.card_reader)
     chip = ChipService(
         card_reader,
-        load_trust(cfg.card_reader, extra_cscas=simulated_cscas(cfg.card_reader)),
+        load_trust(
+            cfg.card_reader.trust_dir,
+            cfg.card_reader.master_list,
+            extra_cscas=simulated_cscas(cfg.card_reader),
+        ),
         untrusted_signer=cfg.card_reader.untrusted_signer,
         alert=lambda message: alerts.raise_alert(cfg.kiosk.id, message),
     )

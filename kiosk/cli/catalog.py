@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import KioskError
+from kiosk.infra.text import format_vnd
 
 
 def add_catalog_commands(sub: Any, common: Any) -> None:
@@ -70,7 +71,7 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for r in rows:
-        fee = f"{r['fee_vnd']:,}".replace(",", ".") + " đ" if r["fee_vnd"] else "0 đ"
+        fee = format_vnd(r["fee_vnd"])
         print(
             f"{r['code']:<12} {r['service_code']:<3} {r['processing_days']:>3} ngày  {fee:>12}  "
             f"{r['name']}  [{r['agency']}]"

@@ -58,8 +58,9 @@ def cmd_chip_read(args: argparse.Namespace) -> int:
     from kiosk.app.services import simulated_cscas
     from kiosk.config.settings import load_config
     from kiosk.emrtd.reader import AccessKey, read_chip
-    from kiosk.identity.chip_service import date_of_expiry, load_trust
+    from kiosk.identity.chip_service import date_of_expiry
     from kiosk.identity.id_number import can_from_id_number
+    from kiosk.identity.trust import load_trust
 
     cfg = load_config(args.config)
     if args.id_number:
@@ -71,7 +72,9 @@ def cmd_chip_read(args: argparse.Namespace) -> int:
     else:
         key = AccessKey.from_mrz(args.mrz.replace("|", "\n"))
     settings = _reader_settings(args, cfg)
-    trust = load_trust(settings, extra_cscas=simulated_cscas(settings))
+    trust = load_trust(
+        settings.trust_dir, settings.master_list, extra_cscas=simulated_cscas(settings)
+    )
     for extra in args.trust:
         _trust_file(trust, Path(extra))
     from devices.factory import make_card_reader

@@ -35,6 +35,7 @@ from kiosk.forms.field_checks import tax_check_digit
 from kiosk.forms.spec import SEX_CHOICES, FormField, FormSpec, Kind
 from kiosk.identity.id_number import PROVINCE_CODES
 from kiosk.infra.clock import now_vietnam
+from kiosk.infra.text import nfc
 from kiosk.paths import FONT_BOLD, FONT_REGULAR
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
@@ -52,11 +53,6 @@ BUSINESS = ("Ánh Dương", "Hoa Sen", "Trường An", "Phú Thịnh", "Bình Mi
 TOPICS = ("Nông nghiệp và Phát triển nông thôn", "Khuyến học", "Y tế cộng đồng",
           "Doanh nhân trẻ", "Văn hóa và Du lịch")  # fmt: skip
 HEADING = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
-
-
-def nfc(text: str) -> str:
-    """Vietnamese text is NFC everywhere."""
-    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +31,7 @@ from typing import Any
 
 from kiosk.errors import KioskError
 from kiosk.infra.clock import now_vietnam, to_vietnam_time
+from kiosk.infra.text import nfc, nfc_deep
 
 DOSSIER_FORMAT = "motcua-kiosk/dossier"
 DOSSIER_FORMAT_VERSION = 1
@@ -83,17 +83,6 @@ def is_agency_code(text: object) -> bool:
 def is_id_number(text: object) -> bool:
     """True for a 12-digit personal identification number (số định danh cá nhân)."""
     return isinstance(text, str) and bool(_ID_NUMBER_RE.match(text))
-
-
-def nfc(value: Any) -> Any:
-    """``value`` with every string (keys too) in Unicode NFC, recursively."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [nfc(v) for v in value]
-    return value
 
 
 # --- dossier codes ---------------------------------------------------------------------------
@@ -213,7 +202,7 @@ class DossierSubmission:
     idempotency_key: str = field(default_factory=_new_key)
 
     def __post_init__(self) -> None:
-        self.declaration = nfc(self.declaration)
+        self.declaration = nfc_deep(self.declaration)
         self.created_at = to_vietnam_time(self.created_at)
 
     def to_dict(self) -> dict[str, Any]:

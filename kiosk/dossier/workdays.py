@@ -33,7 +33,6 @@ Exceptions::
 from __future__ import annotations
 
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -42,6 +41,7 @@ from typing import Any
 
 from kiosk.errors import KioskError
 from kiosk.infra.clock import to_vietnam_time
+from kiosk.infra.text import nfc
 
 DEFAULT_CUTOFF = time(16, 30)
 
@@ -175,7 +175,7 @@ def _entry_name(entry: Mapping[str, Any], where: str, problems: list[str]) -> st
     if not isinstance(name, str) or not name.strip():
         problems.append(f"{where}.name: missing or empty")
         return ""
-    return unicodedata.normalize("NFC", name)
+    return nfc(name)
 
 
 def _check_keys(entry: Mapping[str, Any], allowed: set[str], where: str, problems: list[str]):

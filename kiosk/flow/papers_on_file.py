@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -40,6 +39,7 @@ from datetime import date
 from typing import Any
 
 from kiosk.errors import KioskError
+from kiosk.infra.text import format_date, nfc
 from kiosk.session.state import Step
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,9 @@ def match(requirements: Iterable[Any], papers: Sequence[Any]) -> dict[str, list[
 
 def label(paper: Any) -> str:
     """A paper as the citizen reads it: its title (NFC) and its date, dd/mm/yyyy."""
-    title = unicodedata.normalize("NFC", str(paper.title))
+    title = nfc(str(paper.title))
     try:
-        day = date.fromisoformat(str(paper.date)).strftime("%d/%m/%Y")
+        day = format_date(date.fromisoformat(str(paper.date)))
     except ValueError:
         day = str(paper.date)
     return f"{title} ({day})"

@@ -49,6 +49,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from kiosk.forms import field_checks
 from kiosk.forms.field_checks import Problem
 from kiosk.identity.model import Authenticity, Identity, IdentitySource
+from kiosk.infra.text import format_date, format_vnd, group_thousands
 
 MSG_REQUIRED = "This field is required."
 MSG_NUMBER = "Enter a whole number, digits only."
@@ -750,24 +751,19 @@ def parse_date_input(text: str) -> date:
         raise ValueError(MSG_DATE) from None
 
 
-def format_money(amount: int) -> str:
-    """1500000 → ``1.500.000`` (Vietnamese digit grouping)."""
-    return f"{amount:,}".replace(",", ".")
-
-
 def draft_value(f: FormField, value: Any) -> Any:
     """How an answer (or a prefill value) is put back in its input."""
     if value is None:
         return None
     if f.kind is Kind.DATE:
         if isinstance(value, date):
-            return value.strftime("%d/%m/%Y")
+            return format_date(value)
         try:
-            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+            return format_date(date.fromisoformat(str(value)))
         except ValueError:
             return str(value)
     if f.kind is Kind.MONEY and isinstance(value, int):
-        return format_money(value)
+        return group_thousands(value)
     if f.kind in (Kind.YESNO, Kind.CHOICE):
         return value
     if f.kind is Kind.ADDRESS:
@@ -802,7 +798,7 @@ def answer_text(f: FormField, value: Any, lang: str) -> str:
     if f.kind is Kind.YESNO:
         return translate(MSG_YES if value else MSG_NO, lang)
     if f.kind is Kind.MONEY and isinstance(value, int):
-        return f"{format_money(value)} đồng" if lang != "en" else f"{format_money(value)} VND"
+        return format_vnd(value, lang, in_words=True)
     if f.kind is Kind.ADDRESS and isinstance(value, Mapping):
         return ", ".join(str(value[p]) for p in ("street", "commune", "province") if value.get(p))
     if f.kind is Kind.GROUP and isinstance(value, list):

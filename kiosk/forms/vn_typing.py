@@ -58,6 +58,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Literal
 
+from kiosk.infra.text import nfc
+
 Style = Literal["modern", "traditional"]
 STYLES: tuple[Style, ...] = ("modern", "traditional")
 
@@ -119,11 +121,6 @@ VALID_NUCLEI = frozenset(
     "ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo ua uâ uê ui uô uơ uy ưa ưi ươ ưu yê "
     "iêu yêu oai oao oay oeo uây uôi uya uyê uyu ươi ươu".split()
 )
-
-
-def nfc(text: str) -> str:
-    """``text`` in Unicode NFC (the only form the kiosk stores and shows)."""
-    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)

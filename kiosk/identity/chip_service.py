@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -298,19 +298,3 @@ def identity_from_chip(result: Any, status: Any) -> Identity:
         residence=getattr(dg13, "residence", None) if dg13 is not None else None,
         photo=bytearray(result.face_image) if result.face_image else None,
     )
-
-
-def load_trust(settings: Any, *, extra_cscas: Sequence[Any] = ()) -> Any:
-    """The CSCAs to trust: ``trust_dir`` (+ master list), plus ``extra_cscas``.
-
-    The composition root passes the simulator's TEST CSCA as an extra only in simulated mode
-    (kiosk/app/services.py ``simulated_cscas``); this module knows no simulator.
-    """
-    from kiosk.emrtd.passive_auth import TrustStore
-
-    trust = TrustStore.load(settings.trust_dir) if settings.trust_dir.exists() else TrustStore()
-    if settings.master_list is not None:
-        trust.add_master_list(settings.master_list)
-    for cert in extra_cscas:
-        trust.add(cert)
-    return trust

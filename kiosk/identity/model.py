@@ -8,7 +8,6 @@ photo bytes and drops every field, for the end of a session.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -18,10 +17,7 @@ from kiosk.identity.id_number import (
     normalise_id_number,
     parse_id_number,
 )
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+from kiosk.infra.text import nfc
 
 
 class IdentitySource(Enum):
@@ -55,9 +51,9 @@ class Identity:
 
     def __post_init__(self) -> None:
         if self.full_name is not None:
-            self.full_name = _nfc(self.full_name)
+            self.full_name = nfc(self.full_name)
         if self.residence is not None:
-            self.residence = _nfc(self.residence)
+            self.residence = nfc(self.residence)
 
     @classmethod
     def from_typed_number(cls, raw: str, *, today: date | None = None) -> Identity:

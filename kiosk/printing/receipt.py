@@ -14,7 +14,6 @@ Errors:
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -30,12 +29,7 @@ from devices.printer.blocks import (
     TextBlock,
 )
 from kiosk.errors import KioskError
-
-
-def nfc(text: str) -> str:
-    """The NFC form of ``text`` (every string that reaches paper goes through it)."""
-    return unicodedata.normalize("NFC", text)
-
+from kiosk.infra.text import format_date, format_datetime, format_fee, nfc
 
 QR_ISSUER_PREFIX = "motcua-kiosk/"
 
@@ -271,28 +265,6 @@ def _texts(lang: str) -> dict[str, str]:
         raise ValueError(f"unsupported language {lang!r} (use 'vi' or 'en')") from None
 
 
-def format_vnd(amount: int, lang: str = "vi") -> str:
-    """Money the Vietnamese way: 50000 -> "50.000 đ"; 0 -> "Miễn phí" ("Free of charge")."""
-    if amount < 0:
-        raise ValueError(f"amount {amount} is negative")
-    if amount == 0:
-        return _texts(lang)["free"]
-    grouped = f"{amount:,}"
-    if lang == "vi":
-        return grouped.replace(",", ".") + " đ"
-    return grouped + " VND"
-
-
-def format_date(value: date) -> str:
-    """dd/mm/yyyy, as on every Vietnamese form."""
-    return value.strftime("%d/%m/%Y")
-
-
-def format_datetime(value: datetime) -> str:
-    """HH:MM dd/mm/yyyy."""
-    return value.strftime("%H:%M %d/%m/%Y")
-
-
 def _unbreakable(text: str) -> str:
     return text.replace(" ", "\u00a0")
 
@@ -337,7 +309,7 @@ def receipt_layout(data: ReceiptData, lang: str = "vi") -> list[Block]:
     ]
     blocks += [ItemBlock(f"{i}.", doc) for i, doc in enumerate(data.documents, start=1)]
     blocks += [
-        FieldBlock(t["fee"], format_vnd(data.fee_vnd, lang)),
+        FieldBlock(t["fee"], format_fee(data.fee_vnd, lang)),
         FieldBlock(t["received_at"], _unbreakable(format_datetime(data.received_at))),
         SeparatorBlock("dashed"),
         TextBlock(t["appointment"], align="center"),
