@@ -22,11 +22,16 @@ class CameraUnavailable(DeviceUnavailable):
 class CameraSettingsLike(Protocol):
     """The fields of ``kiosk.config.settings.CameraSettings`` that ``make_camera`` reads."""
 
-    mode: str
-    device: int
-    width: int
-    height: int
-    frames: Any  # Path | None
+    @property
+    def mode(self) -> str: ...
+    @property
+    def device(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def frames(self) -> Any: ...  # Path | None
 
 
 class Camera(ABC):

@@ -32,9 +32,12 @@ class CardReaderSettingsLike(Protocol):
     """The fields of ``kiosk.config.settings.CardReaderSettings`` that ``make_card_reader``
     reads."""
 
-    mode: str
-    reader: str
-    profile: str
+    @property
+    def mode(self) -> str: ...
+    @property
+    def reader(self) -> str: ...
+    @property
+    def profile(self) -> str: ...
 
 
 def split_response(response: bytes) -> tuple[bytes, int]:

@@ -1,20 +1,323 @@
-"""The kiosk's services built from its config: catalog, back office, stores and devices.
+"""The composition root: every part of the kiosk built from its config, in one place.
 
-``build_services(cfg)`` is the one place that decides, from config, which implementation stands
-behind each interface (a real device or its simulator; the embedded reference back office or
-the HTTP client) and fills the flow's ``Services`` (kiosk/flow/services.py) with them.
+``KioskParts(cfg)`` decides, from config, which implementation stands behind each interface (a
+real device or its simulator; the embedded reference back office or the HTTP client) and builds
+each part on first use, once, remembering how to close it. ``kiosk run`` asks it for the whole
+``Services`` (kiosk/flow/services.py) the flow works with; each CLI command asks it for only the
+parts it needs (``kiosk queue`` the ticket store, ``kiosk outbox`` the outbox and a sender,
+``kiosk chip read`` the card reader and the trust store, ``kiosk printer`` the printer), so a
+command and the running kiosk open the same files the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kiosk.flow.services import Services, StaffAlerts
 from kiosk.session.ratings import RatingStore
 
+if TYPE_CHECKING:  # types only: each part's module is imported when the part is built
+    from devices.camera.interface import Camera
+    from devices.card_reader.interface import CardReader
+    from devices.printer.interface import ReceiptPrinter
+    from devices.simulated.escpos_printer import VirtualEscposPrinter
+    from kiosk.catalog.agencies import Agencies
+    from kiosk.catalog.procedures import Catalog
+    from kiosk.config.settings import KioskConfig
+    from kiosk.delivery.backoffice import BackOffice
+    from kiosk.delivery.http_client import HttpBackOffice
+    from kiosk.delivery.outbox.sender import OutboxSender
+    from kiosk.delivery.outbox.store import Outbox
+    from kiosk.dossier.workdays import HolidayCalendar
+    from kiosk.emrtd.passive_auth import TrustStore
+    from kiosk.identity.chip_service import ChipService
+    from kiosk.tickets.config import QueueConfig
+    from kiosk.tickets.store import TicketStore
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def build_services(cfg: KioskConfig) -> Services:
+    """Every service the config asks for, simulated devices started: what ``kiosk run`` uses."""
+    return KioskParts(cfg).services()
+
+
+class KioskParts:
+    """The kiosk's parts built from one config, each on first use; ``close()`` releases what was
+    built, in reverse order. Use as a context manager in CLI commands."""
+
+    def __init__(self, cfg: KioskConfig) -> None:
+        self.cfg = cfg
+        self._built: dict[str, Any] = {}
+        self._closers: list[Callable[[], None]] = []
+
+    def __enter__(self) -> KioskParts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001
+                log.exception("while closing the kiosk's parts")
+        self._closers.clear()
+        self._built.clear()
+
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        if name not in self._built:
+            self._built[name] = build()
+        part: T = self._built[name]
+        return part
+
+    def _closing(self, obj: T, close: Callable[[], None] | None = None) -> T:
+        closer = close or getattr(obj, "close", None)
+        if callable(closer):
+            self._closers.append(closer)
+        return obj
+
+    @property
+    def data_dir(self) -> Path:
+        path = Path(self.cfg.kiosk.data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # ------------------------------------------------------------------ files the kiosk reads
+    @property
+    def catalog(self) -> Catalog:
+        from kiosk.catalog.procedures import load_catalog
+
+        return self._part("catalog", lambda: load_catalog(self.cfg.catalog.procedures_dir))
+
+    @property
+    def agencies(self) -> Agencies:
+        from kiosk.catalog.agencies import load_agencies
+
+        return self._part(
+            "agencies", lambda: load_agencies(self.cfg.catalog.agencies_file, self.catalog)
+        )
+
+    @property
+    def holidays(self) -> HolidayCalendar:
+        from kiosk.dossier.workdays import load_holidays
+
+        return self._part("holidays", lambda: load_holidays(self.cfg.catalog.holidays_file))
+
+    @property
+    def queue_config(self) -> QueueConfig:
+        from kiosk.tickets.config import load_queue_config, queue_config_path
+
+        codes = [s.code for s in self.catalog.services()]
+        return self._part(
+            "queue_config",
+            lambda: load_queue_config(queue_config_path(self.cfg), known_services=codes),
+        )
+
+    # ------------------------------------------------------------------ stores
+    @property
+    def alerts(self) -> StaffAlerts:
+        return self._part("alerts", lambda: StaffAlerts(self.data_dir / "alerts.jsonl"))
+
+    def alert(self, message: str) -> None:
+        """Tell staff, naming this kiosk."""
+        self.alerts.raise_alert(self.cfg.kiosk.id, message)
+
+    @property
+    def outbox(self) -> Outbox:
+        """The kiosk's outbox, its key from config, the environment or its key file."""
+        from kiosk.delivery.outbox.store import ENV_KEY, Outbox, load_outbox_key
+
+        def build() -> Outbox:
+            cfg = self.cfg
+            env = {ENV_KEY: cfg.outbox.key or os.environ.get(ENV_KEY, "")}
+            key = load_outbox_key(env, cfg.outbox.key_file or self.data_dir / "outbox.key")
+            outbox = Outbox(
+                self.data_dir / "outbox.sqlite",
+                key,
+                cfg.kiosk.id,
+                alert=self.alert,
+                max_bytes=cfg.outbox.max_mb * 1024 * 1024,
+                purge_after_hours=cfg.outbox.purge_after_hours,
+                keep_codes_days=cfg.outbox.keep_codes_days,
+            )
+            return self._closing(outbox)
+
+        return self._part("outbox", build)
+
+    @property
+    def tickets(self) -> TicketStore:
+        from kiosk.tickets.store import TicketStore
+
+        def build() -> TicketStore:
+            store = TicketStore(
+                self.data_dir / "tickets.sqlite",
+                services=[s.code for s in self.catalog.services()],
+                config=self.queue_config,
+                alert=self.alert,
+            )
+            return self._closing(store)
+
+        return self._part("tickets", build)
+
+    @property
+    def ratings(self) -> RatingStore:
+        return self._part(
+            "ratings", lambda: self._closing(RatingStore(self.data_dir / "ratings.sqlite"))
+        )
+
+    # ------------------------------------------------------------------ back office
+    @property
+    def backoffice_link(self) -> BackOfficeLink:
+        """Where the back office is: the configured URL with this kiosk's credential, or (no
+        URL) the reference back office started on loopback with the demo citizen's papers on
+        file, trusting the simulated cards' TEST CSCA only in simulated mode."""
+        return self._part("backoffice_link", lambda: self._closing(_link_to_backoffice(self.cfg)))
+
+    @property
+    def backoffice(self) -> BackOffice:
+        """The flow's client of the back office (look-ups, papers on file)."""
+        return self._part("backoffice", self.backoffice_link.new_client)
+
+    def sender(self, *, start: bool) -> OutboxSender:
+        """The outbox's sender with a client of its own; started in the background if asked
+        (the running kiosk), else driven by ``flush`` (the CLI)."""
+        from kiosk.delivery.outbox.sender import OutboxSender
+
+        def build() -> OutboxSender:
+            cfg = self.cfg
+            sender = OutboxSender(
+                self.outbox,
+                self.backoffice_link.new_client(),
+                base_delay_s=cfg.outbox.retry_base_s,
+                max_delay_s=cfg.outbox.retry_cap_s,
+                spool_dir=self.data_dir / "outbox-spool",
+            )
+            if start:
+                sender.start()
+                self._closers.append(lambda: _stop(sender))
+            return sender
+
+        return self._part("sender", build)
+
+    # ------------------------------------------------------------------ devices
+    @property
+    def virtual_printer(self) -> VirtualEscposPrinter | None:
+        """The simulated printer's loopback ESC/POS server (mode "simulated"), else None."""
+
+        def build() -> VirtualEscposPrinter | None:
+            settings = self.cfg.printer
+            if settings.mode != "simulated":
+                return None
+            from devices.printer.blocks import dots_for_width_mm
+            from devices.simulated.escpos_printer import VirtualEscposPrinter
+
+            virtual = VirtualEscposPrinter(
+                host=settings.host,
+                port=settings.port,
+                out_dir=settings.out_dir or self.data_dir / "printer",
+                width_dots=dots_for_width_mm(settings.width_mm),
+            )
+            virtual.start()
+            return self._closing(virtual, virtual.stop)
+
+        return self._part("virtual_printer", build)
+
+    @property
+    def printer(self) -> ReceiptPrinter:
+        """The receipt printer; in simulated mode the driver prints into ``virtual_printer``."""
+        from devices.factory import make_printer
+
+        def build() -> ReceiptPrinter:
+            virtual = self.virtual_printer
+            port = virtual.port if virtual is not None else None
+            return self._closing(make_printer(self.cfg.printer, port_override=port))
+
+        return self._part("printer", build)
+
+    def printer_driver(self) -> ReceiptPrinter:
+        """The printer's driver as configured, without starting a simulated printer: the CLI
+        talks to the one a running kiosk (or ``kiosk printer simulate``) serves."""
+        from devices.factory import make_printer
+
+        return self._part("printer_driver", lambda: make_printer(self.cfg.printer))
+
+    @property
+    def camera(self) -> Camera:
+        from devices.factory import make_camera
+
+        return self._part("camera", lambda: self._closing(make_camera(self.cfg.camera)))
+
+    @property
+    def card_reader(self) -> CardReader:
+        from devices.factory import make_card_reader
+
+        return self._part("card_reader", lambda: make_card_reader(self.cfg.card_reader))
+
+    @property
+    def trust(self) -> TrustStore:
+        """The CSCAs chips are checked against; the simulator's TEST CSCA only with the
+        simulated reader, never for a card on a PC/SC reader."""
+        from kiosk.identity.trust import load_trust
+
+        settings = self.cfg.card_reader
+        return self._part(
+            "trust",
+            lambda: load_trust(
+                settings.trust_dir, settings.master_list, extra_cscas=simulated_cscas(settings)
+            ),
+        )
+
+    @property
+    def chip(self) -> ChipService:
+        from kiosk.identity.chip_service import ChipService
+
+        return self._part(
+            "chip",
+            lambda: ChipService(
+                self.card_reader,
+                self.trust,
+                untrusted_signer=self.cfg.card_reader.untrusted_signer,
+                alert=self.alert,
+            ),
+        )
+
+    # ------------------------------------------------------------------ the whole kiosk
+    def services(self) -> Services:
+        """Everything the flow works with; the returned ``Services`` owns closing it all."""
+        services = Services(
+            config=self.cfg,
+            catalog=self.catalog,
+            holidays=self.holidays,
+            backoffice=self.backoffice,
+            tickets=self.tickets,
+            ratings=self.ratings,
+            virtual_printer=self.virtual_printer,
+            printer=self.printer,
+            camera=self.camera,
+            card_reader=self.card_reader,
+            alerts=self.alerts,
+            agencies=self.agencies,
+            outbox=self.outbox,
+            sender=self.sender(start=True),
+            chip=self.chip,
+        )
+        services._closers = self._closers
+        self._closers = []
+        self._built.clear()
+        return services
+
+
+def _stop(sender: OutboxSender) -> None:
+    sender.stop()
 
 
 def simulated_cscas(reader_settings: Any) -> list[Any]:
@@ -24,105 +327,6 @@ def simulated_cscas(reader_settings: Any) -> list[Any]:
     from devices.simulated.test_pki import TestPKI
 
     return [TestPKI.load_or_create(reader_settings.test_pki_dir).csca_cert]
-
-
-def build_services(cfg: Any) -> Services:
-    """Build every service the config asks for; simulated devices are started here."""
-    from devices.factory import make_camera, make_card_reader, make_printer
-    from kiosk.catalog.agencies import load_agencies
-    from kiosk.catalog.procedures import load_catalog
-    from kiosk.delivery.outbox.sender import OutboxSender
-    from kiosk.dossier.workdays import load_holidays
-    from kiosk.identity.chip_service import ChipService
-    from kiosk.identity.trust import load_trust
-    from kiosk.tickets.config import load_queue_config, queue_config_path
-    from kiosk.tickets.store import TicketStore
-
-    data_dir: Path = cfg.kiosk.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    closers: list[Any] = []
-    catalog = load_catalog(cfg.catalog.procedures_dir)
-    agencies = load_agencies(cfg.catalog.agencies_file, catalog)
-    holidays = load_holidays(cfg.catalog.holidays_file)
-    alerts = StaffAlerts(data_dir / "alerts.jsonl")
-
-    def alert(message: str) -> None:
-        alerts.raise_alert(cfg.kiosk.id, message)
-
-    backoffice, link = open_backoffice(cfg)
-    closers.append(link.close)
-    outbox = open_outbox(cfg, alert)
-    closers.append(outbox.close)
-    sender = OutboxSender(
-        outbox,
-        link.new_client(),
-        base_delay_s=cfg.outbox.retry_base_s,
-        max_delay_s=cfg.outbox.retry_cap_s,
-        spool_dir=data_dir / "outbox-spool",
-    )
-    sender.start()
-    closers.append(sender.stop)
-    codes = [s.code for s in catalog.services()]
-    tickets = TicketStore(
-        data_dir / "tickets.sqlite",
-        services=codes,
-        config=load_queue_config(queue_config_path(cfg), known_services=codes),
-        alert=alert,
-    )
-    _add_closer(closers, tickets)
-    ratings = RatingStore(data_dir / "ratings.sqlite")
-    closers.append(ratings.close)
-
-    virtual_printer = None
-    port_override = None
-    if cfg.printer.mode == "simulated":
-        from devices.printer.blocks import dots_for_width_mm
-        from devices.simulated.escpos_printer import VirtualEscposPrinter
-
-        out_dir = cfg.printer.out_dir or data_dir / "printer"
-        virtual_printer = VirtualEscposPrinter(
-            host=cfg.printer.host,
-            port=cfg.printer.port,
-            out_dir=out_dir,
-            width_dots=dots_for_width_mm(cfg.printer.width_mm),
-        )
-        virtual_printer.start()
-        closers.append(virtual_printer.stop)
-        port_override = virtual_printer.port
-    printer = make_printer(cfg.printer, port_override=port_override)
-    closers.append(printer.close)
-    camera = make_camera(cfg.camera)
-    closers.append(camera.close)
-    card_reader = make_card_reader(cfg.card_reader)
-    chip = ChipService(
-        card_reader,
-        load_trust(
-            cfg.card_reader.trust_dir,
-            cfg.card_reader.master_list,
-            extra_cscas=simulated_cscas(cfg.card_reader),
-        ),
-        untrusted_signer=cfg.card_reader.untrusted_signer,
-        alert=lambda message: alerts.raise_alert(cfg.kiosk.id, message),
-    )
-
-    return Services(
-        config=cfg,
-        catalog=catalog,
-        holidays=holidays,
-        backoffice=backoffice,
-        tickets=tickets,
-        ratings=ratings,
-        printer=printer,
-        camera=camera,
-        card_reader=card_reader,
-        alerts=alerts,
-        agencies=agencies,
-        outbox=outbox,
-        sender=sender,
-        chip=chip,
-        virtual_printer=virtual_printer,
-        _closers=closers,
-    )
 
 
 class BackOfficeLink:
@@ -136,9 +340,9 @@ class BackOfficeLink:
         self._secret = secret
         self._cfg = cfg
         self.server = server
-        self._clients: list[Any] = []
+        self._clients: list[HttpBackOffice] = []
 
-    def new_client(self) -> Any:
+    def new_client(self) -> HttpBackOffice:
         from kiosk.delivery.http_client import HttpBackOffice
 
         client = HttpBackOffice(
@@ -163,9 +367,6 @@ class BackOfficeLink:
 def demo_secret(path: Path) -> str:
     """The simulated kiosk's credential with its local back office, kept across restarts (so
     the CLI and the running kiosk agree), created on first use with mode 0600."""
-    import os
-    import secrets
-
     try:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
@@ -177,13 +378,9 @@ def demo_secret(path: Path) -> str:
         return secret
 
 
-def open_backoffice(cfg: Any) -> tuple[Any, BackOfficeLink]:
-    """The kiosk's back-office client and its link: the configured URL with this kiosk's
-    credential, or (no URL) the reference back office started on loopback with the demo
-    citizen's papers on file, trusting the simulated cards' TEST CSCA only in simulated mode."""
+def _link_to_backoffice(cfg: Any) -> BackOfficeLink:
     if cfg.backoffice.url:
-        link = BackOfficeLink(cfg.backoffice.url, cfg.kiosk.id, cfg.backoffice.token, cfg)
-        return link.new_client(), link
+        return BackOfficeLink(cfg.backoffice.url, cfg.kiosk.id, cfg.backoffice.token, cfg)
     from backoffice.demo import seed_demo
     from backoffice.embedded import EmbeddedBackOffice
     from backoffice.settings import Settings
@@ -204,31 +401,4 @@ def open_backoffice(cfg: Any) -> tuple[Any, BackOfficeLink]:
     server.ensure_kiosk(cfg.kiosk.id, secret)
     if simulated:
         seed_demo(server.context)
-    link = BackOfficeLink(url, cfg.kiosk.id, secret, cfg, server)
-    return link.new_client(), link
-
-
-def open_outbox(cfg: Any, alert: Any) -> Any:
-    """The kiosk's outbox, its key from config, the environment or its key file."""
-    import os
-
-    from kiosk.delivery.outbox.store import ENV_KEY, Outbox, load_outbox_key
-
-    data_dir = Path(cfg.kiosk.data_dir)
-    env = {ENV_KEY: cfg.outbox.key or os.environ.get(ENV_KEY, "")}
-    key = load_outbox_key(env, cfg.outbox.key_file or data_dir / "outbox.key")
-    return Outbox(
-        data_dir / "outbox.sqlite",
-        key,
-        cfg.kiosk.id,
-        alert=alert,
-        max_bytes=cfg.outbox.max_mb * 1024 * 1024,
-        purge_after_hours=cfg.outbox.purge_after_hours,
-        keep_codes_days=cfg.outbox.keep_codes_days,
-    )
-
-
-def _add_closer(closers: list[Any], obj: Any) -> None:
-    close = getattr(obj, "close", None)
-    if callable(close):
-        closers.append(close)
+    return BackOfficeLink(url, cfg.kiosk.id, secret, cfg, server)

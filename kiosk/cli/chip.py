@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,6 @@ def _reader_settings(args: argparse.Namespace, cfg: Any) -> Any:
     The trust store follows the same settings: the TEST CSCA of the simulated cards is trusted
     only with the simulated reader, never for a card on a PC/SC reader.
     """
-    from dataclasses import replace
-
     settings = cfg.card_reader
     if args.reader is not None:
         settings = replace(settings, mode="pcsc", reader=args.reader)
@@ -55,12 +54,11 @@ def _reader_settings(args: argparse.Namespace, cfg: Any) -> Any:
 
 
 def cmd_chip_read(args: argparse.Namespace) -> int:
-    from kiosk.app.services import simulated_cscas
+    from kiosk.app.services import KioskParts
     from kiosk.config.settings import load_config
     from kiosk.emrtd.reader import AccessKey, read_chip
     from kiosk.identity.chip_service import date_of_expiry
     from kiosk.identity.id_number import can_from_id_number
-    from kiosk.identity.trust import load_trust
 
     cfg = load_config(args.config)
     if args.id_number:
@@ -71,15 +69,11 @@ def cmd_chip_read(args: argparse.Namespace) -> int:
         key = AccessKey(can=args.can)
     else:
         key = AccessKey.from_mrz(args.mrz.replace("|", "\n"))
-    settings = _reader_settings(args, cfg)
-    trust = load_trust(
-        settings.trust_dir, settings.master_list, extra_cscas=simulated_cscas(settings)
-    )
+    parts = KioskParts(replace(cfg, card_reader=_reader_settings(args, cfg)))
+    trust = parts.trust
     for extra in args.trust:
         _trust_file(trust, Path(extra))
-    from devices.factory import make_card_reader
-
-    reader = make_card_reader(settings)
+    reader = parts.card_reader
     connection = reader.wait_for_card(args.timeout)
     try:
         result = read_chip(connection.transmit, key, trust)

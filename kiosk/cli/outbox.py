@@ -11,9 +11,9 @@ once staff fixed the cause.
 
 The outbox is ``<data_dir>/outbox.sqlite``; its key comes from ``KIOSK_OUTBOX_KEY`` or
 ``[outbox] key_file`` (default ``<data_dir>/outbox.key``, created on first use). The back office
-is built as kiosk/app/services.py builds it: the reference back office embedded on loopback when
-``[backoffice] url`` is empty, else the HTTP client (``backoffice_for``). Staff alerts go to
-``<data_dir>/alerts.jsonl``.
+and the outbox are built by the composition root (kiosk/app/services.py ``KioskParts``) as the
+running kiosk builds them: the reference back office embedded on loopback when ``[backoffice]
+url`` is empty, else the HTTP client. Staff alerts go to ``<data_dir>/alerts.jsonl``.
 """
 
 from __future__ import annotations
@@ -25,54 +25,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kiosk.app.services import KioskParts
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def open_outbox(cfg: Any) -> Any:
-    """The kiosk's outbox as the kiosk opens it, its alerts sent to staff."""
-    from kiosk.app.services import open_outbox as open_kiosk_outbox
-    from kiosk.flow.services import StaffAlerts
-
-    alerts = StaffAlerts(Path(cfg.kiosk.data_dir) / "alerts.jsonl")
-    return open_kiosk_outbox(cfg, lambda message: alerts.raise_alert(cfg.kiosk.id, message))
-
-
-def backoffice_for(cfg: Any, catalog: Any, holidays: Any) -> Any:
-    """The back office dossiers are delivered to, chosen as kiosk/app/services.py chooses it: the
-    configured URL, or the local reference back office of the simulated kiosk (whose server
-    stops when this command ends)."""
-    import atexit
-
-    from kiosk.app.services import open_backoffice
-
-    client, link = open_backoffice(cfg)
-    atexit.register(link.close)
-    return client
-
-
-def flush(cfg: Any, outbox: Any, timeout: float) -> Any:
-    """Deliver what is pending to the configured back office for up to ``timeout`` s."""
-    from kiosk.catalog.procedures import load_catalog
-    from kiosk.delivery.outbox.sender import OutboxSender
-    from kiosk.dossier.workdays import load_holidays
-
-    backoffice = backoffice_for(
-        cfg, load_catalog(cfg.catalog.procedures_dir), load_holidays(cfg.catalog.holidays_file)
-    )
-    try:
-        sender = OutboxSender(
-            outbox,
-            backoffice,
-            base_delay_s=cfg.outbox.retry_base_s,
-            max_delay_s=cfg.outbox.retry_cap_s,
-            spool_dir=Path(cfg.kiosk.data_dir) / "outbox-spool",
-        )
-        return sender.flush(timeout)
-    finally:
-        close = getattr(backoffice, "close", None)
-        if callable(close):
-            close()
+def flush(parts: KioskParts, timeout: float) -> Any:
+    """Deliver what is pending to the configured back office for up to ``timeout`` s (the
+    embedded reference back office of the simulated kiosk stops with ``parts``)."""
+    return parts.sender(start=False).flush(timeout)
 
 
 def add_outbox_commands(sub: Any, common: Any) -> None:
@@ -127,25 +89,26 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.demo is not None and not 1 <= args.demo <= 10_000:
         raise _usage("--demo takes a number of dossiers from 1 to 10000")
     cfg = load_config(args.config)
-    outbox = open_outbox(cfg)
+    parts = KioskParts(cfg)
+    outbox = parts.outbox
     scratch: Path | None = None
     try:
         if args.dossier is not None:
             submissions = [DossierSubmission.from_file(Path(args.dossier))]
         else:
-            from kiosk.catalog.procedures import load_catalog
             from kiosk.demo.dossiers import sample_dossiers
 
             scratch = Path(tempfile.mkdtemp(prefix="demo-dossiers-", dir=cfg.kiosk.data_dir))
-            catalog = load_catalog(cfg.catalog.procedures_dir)
-            submissions = sample_dossiers(catalog, cfg.kiosk.id, args.demo, scratch, seed=args.seed)
+            submissions = sample_dossiers(
+                parts.catalog, cfg.kiosk.id, args.demo, scratch, seed=args.seed
+            )
         entries = [outbox.put(s) for s in submissions]
         if scratch is not None:  # the outbox holds its own copies now
             shutil.rmtree(scratch, ignore_errors=True)
             scratch = None
         status = None
         if args.wait:
-            status = flush(cfg, outbox, args.timeout)
+            status = flush(parts, args.timeout)
             entries = [outbox.find(e.reference) or e for e in entries]
         rows = [_entry_row(e) for e in entries]
         payload: dict[str, Any] = {"entries": rows}
@@ -157,7 +120,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
                 outbox.purge_delivered(entry.id)
         return EXIT_OK if not args.wait or all(r["state"] == "delivered" for r in rows) else 1
     finally:
-        outbox.close()
+        parts.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -199,8 +162,8 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
     from kiosk.config.settings import load_config
     from kiosk.delivery.outbox.store import EntryState
 
-    cfg = load_config(args.config)
-    with open_outbox(cfg) as outbox:
+    with KioskParts(load_config(args.config)) as parts:
+        outbox = parts.outbox
         status = outbox.status()
         payload = status.to_dict()
         text = _status_text(status)
@@ -220,9 +183,8 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
 
     if args.timeout < 0:
         raise _usage("--timeout takes a number of seconds, 0 or more")
-    cfg = load_config(args.config)
-    with open_outbox(cfg) as outbox:
-        status = flush(cfg, outbox, args.timeout)
+    with KioskParts(load_config(args.config)) as parts:
+        status = flush(parts, args.timeout)
     _emit(args, status.to_dict(), _status_text(status))
     return EXIT_OK if status.pending == 0 else EXIT_FAILED
 
@@ -230,8 +192,7 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
     from kiosk.config.settings import load_config
 
-    cfg = load_config(args.config)
-    with open_outbox(cfg) as outbox:
-        entry = outbox.requeue(args.reference)
+    with KioskParts(load_config(args.config)) as parts:
+        entry = parts.outbox.requeue(args.reference)
     _emit(args, entry.to_dict(), f"{entry.reference}: pending again; run kiosk outbox flush")
     return EXIT_OK

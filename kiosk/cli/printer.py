@@ -312,11 +312,13 @@ def _describe(printer: Any, width_mm: int) -> str:
     return f"{what} ({width_mm} mm, {printer.width_dots} dots)"
 
 
-def _make_printer(settings: Any) -> Any:
-    from devices.factory import make_printer
+def _make_printer(cfg: Any) -> Any:
+    """The configured printer's driver, built by the composition root; in simulated mode it
+    talks to the virtual printer a running kiosk or ``kiosk printer simulate`` serves."""
+    from kiosk.app.services import KioskParts
 
     try:
-        return make_printer(settings)
+        return KioskParts(cfg).printer_driver()
     except ValueError as exc:
         raise _usage(f"[printer]: {exc}") from None
 
@@ -401,7 +403,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             'printer mode "simulated" with port 0: the kiosk\'s virtual printer takes a free '
             "port only the running kiosk knows; set [printer] port to ask it from here"
         )
-    printer = _make_printer(settings)
+    printer = _make_printer(cfg)
     with printer:
         st = printer.status()
     desc = _describe(printer, settings.width_mm)
@@ -454,7 +456,7 @@ def cmd_test_page(args: argparse.Namespace) -> int:
         raise _usage(
             f'--png is for [printer] mode "simulated"; a {settings.mode} printer prints on paper'
         )
-    printer = _make_printer(settings)
+    printer = _make_printer(cfg)
     with printer:
         st = printer.print_layout(blocks)
     desc = _describe(printer, settings.width_mm)

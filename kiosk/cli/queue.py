@@ -11,8 +11,9 @@
     kiosk queue say NUMBER --counter N [--wav F]   say (or write) an announcement
 
 Each prints JSON with ``--json`` and exits non-zero with a one-line message on bad input.
-``open_queue(cfg)`` builds the ticket store the way the kiosk does (catalog services, the
-queue config next to the kiosk config, staff alerts into ``<data_dir>/alerts.jsonl``).
+``open_queue(cfg)`` has the composition root (kiosk/app/services.py ``KioskParts``) build the
+ticket store as the kiosk does (catalog services, the queue config next to the kiosk config,
+staff alerts into ``<data_dir>/alerts.jsonl``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-TICKETS_FILE = "tickets.sqlite"
+from kiosk.app.services import KioskParts
 
 
 def add_queue_commands(sub: Any, common: Any) -> None:
@@ -98,23 +99,10 @@ def add_queue_commands(sub: Any, common: Any) -> None:
 
 
 def open_queue(cfg: Any) -> tuple[Any, Any]:
-    """(TicketStore, catalog) for a kiosk config, as the kiosk builds them."""
-    from kiosk.catalog.procedures import load_catalog
-    from kiosk.flow.services import StaffAlerts
-    from kiosk.tickets.config import load_queue_config, queue_config_path
-    from kiosk.tickets.store import TicketStore
-
-    catalog = load_catalog(cfg.catalog.procedures_dir)
-    codes = [s.code for s in catalog.services()]
-    queue_cfg = load_queue_config(queue_config_path(cfg), known_services=codes)
-    alerts = StaffAlerts(cfg.kiosk.data_dir / "alerts.jsonl")
-    store = TicketStore(
-        cfg.kiosk.data_dir / TICKETS_FILE,
-        services=codes,
-        config=queue_cfg,
-        alert=lambda message: alerts.raise_alert(cfg.kiosk.id, message),
-    )
-    return store, catalog
+    """(TicketStore, catalog) for a kiosk config, built by the composition root as the running
+    kiosk builds them; the caller closes the store."""
+    parts = KioskParts(cfg)
+    return parts.tickets, parts.catalog
 
 
 def _store(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -271,10 +259,9 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 def cmd_say(args: argparse.Namespace) -> int:
     from kiosk.config.settings import load_config
-    from kiosk.tickets.config import load_queue_config, queue_config_path
     from kiosk.tickets.voice import Announcer, announcement_text, synthesize_wav
 
-    voice = load_queue_config(queue_config_path(load_config(args.config))).voice
+    voice = KioskParts(load_config(args.config)).queue_config.voice
     if not 1 <= args.counter <= 99:
         raise _usage("--counter takes 1 to 99")
     text = announcement_text(args.number, args.counter)

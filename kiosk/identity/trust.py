@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the kiosk's start does not load the chip's crypto for a type
+    from kiosk.emrtd.passive_auth import TrustStore
 
 
 def load_trust(
     trust_dir: Path | None, master_list: Path | None = None, *, extra_cscas: Sequence[Any] = ()
-) -> Any:
+) -> TrustStore:
     """The CSCAs to trust: those of ``trust_dir`` and the ``master_list`` file, plus
     ``extra_cscas`` (the kiosk's and the back office's one way of loading them).
 
