@@ -17,14 +17,14 @@ placeholders of the QCVN 102:2016 form, like those of config/agencies.toml.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from kiosk.dossier.model import format_dossier_code
+from kiosk.infra.clock import VIETNAM_TZ
 from kiosk.printing.receipt import QueueTicketData, ReceiptData
 from kiosk.tickets.store import find_priority_class, format_ticket_number
 
 #: Vietnam's time zone (no daylight saving), as on every receipt the kiosk prints.
-ICT = timezone(timedelta(hours=7), "ICT")
 
 TRACKING_HINT = "Tra cứu tại ki-ốt hoặc Cổng dịch vụ công bằng mã hồ sơ"
 
@@ -40,7 +40,7 @@ DEFAULT_SAMPLE = "dak-lak"
 
 
 def _dak_lak() -> ReceiptData:
-    received = datetime(2025, 11, 24, 8, 42, tzinfo=ICT)
+    received = datetime(2025, 11, 24, 8, 42, tzinfo=VIETNAM_TZ)
     return ReceiptData(
         agency_name=DAK_LAK_CENTRE,
         agency_code=DAK_LAK_AGENCY_CODE,
@@ -64,7 +64,7 @@ def _dak_lak() -> ReceiptData:
 
 
 def _hue_2024() -> ReceiptData:
-    received = datetime(2024, 11, 26, 14, 5, tzinfo=ICT)
+    received = datetime(2024, 11, 26, 14, 5, tzinfo=VIETNAM_TZ)
     return ReceiptData(
         agency_name=HUE_CENTRE,
         agency_code=HUE_AGENCY_CODE,
@@ -113,7 +113,7 @@ def sample_ticket() -> QueueTicketData:
         people_ahead=4,
         estimated_wait_min=12,
         priority_label="Ưu tiên: " + elderly.label_vi.lower(),
-        issued_at=datetime(2025, 11, 24, 8, 31, tzinfo=ICT),
+        issued_at=datetime(2025, 11, 24, 8, 31, tzinfo=VIETNAM_TZ),
         agency_name=DAK_LAK_CENTRE,
         kiosk_id=DAK_LAK_KIOSK,
     )
@@ -121,7 +121,6 @@ def sample_ticket() -> QueueTicketData:
 
 __all__ = [
     "DEFAULT_SAMPLE",
-    "ICT",
     "SAMPLE_RECEIPTS",
     "sample_receipt",
     "sample_ticket",

@@ -6,7 +6,6 @@ devices by their interfaces (devices/*/interface.py), the back office by ``BackO
 (kiosk/delivery/backoffice.py), and the outbox, the ticket store, the chip and the simulated
 printer's paper by the Protocols below, so a test can stand any of them in with a scripted
 fake. ``StaffAlerts`` keeps what staff must see (a printer out of paper, a device gone).
-``now_local()`` is the local time receipts and codes use.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -42,11 +40,6 @@ if TYPE_CHECKING:  # types only: the kiosk's start does not import these modules
 log = logging.getLogger(__name__)
 
 
-def now_local() -> datetime:
-    """The time in Vietnam, timezone-aware: receipts and dossier codes use the local date."""
-    return now_vietnam()
-
-
 class StaffAlerts:
     """Alerts for staff (printer out of paper, device gone): logged and kept as JSON lines.
 
@@ -61,7 +54,7 @@ class StaffAlerts:
     def raise_alert(self, kiosk_id: str, message: str) -> None:
         log.error("STAFF ALERT %s: %s", kiosk_id, message)
         line = json.dumps(
-            {"at": now_local().isoformat(), "kiosk": kiosk_id, "message": message},
+            {"at": now_vietnam().isoformat(), "kiosk": kiosk_id, "message": message},
             ensure_ascii=False,
         )
         with self._lock:

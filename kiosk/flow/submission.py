@@ -19,8 +19,9 @@ from typing import Any
 from kiosk.dossier.model import Applicant, Attachment, DossierSubmission
 from kiosk.errors import KioskError
 from kiosk.flow import papers_on_file
-from kiosk.flow.services import Services, now_local
+from kiosk.flow.services import Services
 from kiosk.forms.spec import FormSpec
+from kiosk.infra.clock import now_vietnam
 from kiosk.session.state import Session
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def build(dossier: Dossier) -> DossierSubmission:
         applicant=applicant,
         declaration=dict(answers),
         attachments=attachments,
-        created_at=now_local(),
+        created_at=now_vietnam(),
     )
 
 
