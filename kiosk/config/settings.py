@@ -12,7 +12,8 @@ the key, what is wrong and what is allowed::
     env KIOSK_PRINTER_PORT: [printer] port: 70000 is out of range (allowed: ...)
 
 Relative paths in the file are taken from the folder that holds the file; relative paths in
-environment variables from the current folder. Every path in the result is absolute.
+environment variables from the current folder. Every path in the result is absolute. Reading
+the file, checking each value and the issues are the engine's (kiosk/config/toml_engine.py).
 
 Exceptions::
 
@@ -22,27 +23,35 @@ Exceptions::
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
 import os
 import re
-import tomllib
-import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from enum import Enum
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from kiosk import paths
-from kiosk.errors import KioskError
+from kiosk.config.toml_engine import (
+    REQUIRED as REQUIRED,
+)
+from kiosk.config.toml_engine import (
+    Check,
+    ConfigError,
+    ConfigIssue,
+    Field,
+    Kind,
+    check_table,
+    read_toml,
+    show,
+    suggest,
+    unknown,
+)
 
 ENV_PREFIX: Final = "KIOSK_"
 ENV_CONFIG: Final = "KIOSK_CONFIG"  # names the config file; not a setting
 ENV_TEST_PREFIX: Final = "KIOSK_TEST_"  # reserved for the test suite; ignored here
+_FILE_FIX: Final = f"a readable TOML config file; pass its path or set {ENV_CONFIG}"
 
 # ---------------------------------------------------------------------------------------------
 # The settings objects (one per section; field names and types follow SCHEMA)
@@ -167,73 +176,6 @@ class KioskConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Issues and the error
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem: ``where`` is the file as given or ``env VARIABLE``; ``fix`` says what is
-    allowed (or which keys exist). ``str()`` is exactly one line."""
-
-    where: str
-    problem: str
-    fix: str = ""
-    section: str | None = None
-    key: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-    @property
-    def location(self) -> str:
-        """``[section] key``, ``[section]``, ``key`` (top level), ``line L, column C`` or ""."""
-        if self.section is not None and self.key is not None:
-            return f"[{self.section}] {self.key}"
-        if self.section is not None:
-            return f"[{self.section}]"
-        if self.key is not None:
-            return self.key
-        if self.line is not None:
-            return f"line {self.line}, column {self.column}"
-        return ""
-
-    def __str__(self) -> str:
-        parts = [self.where]
-        if self.location:
-            parts.append(self.location)
-        text = ": ".join([*parts, self.problem])
-        text = f"{text} ({self.fix})" if self.fix else text
-        return " ".join(text.splitlines())  # one line, whatever a message contained
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form for ``kiosk config check --json``."""
-        return {
-            "where": self.where,
-            "section": self.section,
-            "key": self.key,
-            "line": self.line,
-            "column": self.column,
-            "problem": self.problem,
-            "fix": self.fix,
-            "message": str(self),
-        }
-
-
-class ConfigError(KioskError):
-    """The configuration is wrong; ``issues`` holds every problem found, in order."""
-
-    msgid = "This kiosk is not set up correctly. Please ask the staff at the counter for help."
-
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues: list[ConfigIssue] = list(issues)
-        count = len(self.issues)
-        head = f"invalid configuration ({count} problem{'' if count == 1 else 's'})"
-        super().__init__("\n".join([f"{head}:", *(str(issue) for issue in self.issues)]))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.issues,))
-
-
-# ---------------------------------------------------------------------------------------------
 # The schema
 
 
@@ -241,67 +183,7 @@ class ConfigError(KioskError):
 RASTER_MIN_BAUD = 115200
 
 
-class Kind(Enum):
-    """A key's type; the value is the name shown in ``describe_schema()``."""
-
-    STR = "string"
-    INT = "integer"
-    FLOAT = "number"
-    BOOL = "boolean"
-    PATH = "path"
-    OPTIONAL_PATH = "optional path"
-
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Final = _Required()
-
-Check = Callable[[Any], "str | None"]  # a validated value → the problem, or None when fine
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """One key: ``default`` is written as in TOML (paths relative to the config file's folder)
-    and is validated like a value from the file."""
-
-    name: str
-    kind: Kind
-    description: str
-    default: object = REQUIRED
-    choices: tuple[object, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    allowed_text: str = ""  # replaces the generated description of the allowed values
-    check: Check | None = None
-    secret: bool = False  # never echo the value in a message
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-    def allowed(self, from_env: bool = False) -> str:
-        """What values are allowed, in words."""
-        if self.allowed_text:
-            return self.allowed_text
-        if self.choices:
-            return "one of " + ", ".join(_literal(c) for c in self.choices)
-        if self.kind is Kind.BOOL:
-            return "true or false, or 1/0, yes/no" if from_env else "true or false, without quotes"
-        if self.kind in (Kind.INT, Kind.FLOAT):
-            noun = "whole number" if self.kind is Kind.INT else "number"
-            if self.minimum is not None and self.maximum is not None:
-                return f"{noun} from {self.minimum:g} to {self.maximum:g}"
-            if self.minimum is not None:
-                return f"{noun}, at least {self.minimum:g}"
-            return noun
-        if self.kind in (Kind.PATH, Kind.OPTIONAL_PATH):
-            base = "the current folder" if from_env else "the config file's folder"
-            text = f"a file or folder path, relative to {base} unless absolute"
-            return text + ('; "" for none' if self.kind is Kind.OPTIONAL_PATH else "")
-        return "any single-line text"
+KeySpec = Field  # one key of SCHEMA (the engine's Field)
 
 
 @dataclass(frozen=True)
@@ -321,15 +203,11 @@ class SectionSpec:
         return [spec.name for spec in self.keys]
 
 
-def _literal(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
-
-
 def _pattern(regex: str, what: str) -> Check:
     compiled = re.compile(regex)
 
     def check(value: str) -> str | None:
-        return None if compiled.fullmatch(value) else f"{_show(value)} is not {what}"
+        return None if compiled.fullmatch(value) else f"{show(value)} is not {what}"
 
     return check
 
@@ -341,7 +219,7 @@ def _not_blank(value: str) -> str | None:
 def _check_url(value: str) -> str | None:
     if value == "":
         return None
-    shown = _show(value)
+    shown = show(value)
     if any(ch.isspace() for ch in value):
         return f"{shown} contains spaces"
     try:
@@ -370,17 +248,17 @@ def _check_tracking_url(value: str) -> str | None:
     if value == "":
         return None
     if not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
-        return f"{_show(value)} is not an http(s) address"
+        return f"{show(value)} is not an http(s) address"
     if value.count("{code}") != 1 or value.replace("{code}", "").count("{") > 0:
-        return f"{_show(value)} must contain {{code}} once (where the dossier code goes)"
+        return f"{show(value)} must contain {{code}} once (where the dossier code goes)"
     return None
 
 
 def _check_host(value: str) -> str | None:
     if "://" in value or "/" in value:
-        return f"{_show(value)} looks like a URL; give only the host name or IP address"
+        return f"{show(value)} looks like a URL; give only the host name or IP address"
     if any(ch.isspace() for ch in value):
-        return f"{_show(value)} contains spaces"
+        return f"{show(value)} contains spaces"
     return None
 
 
@@ -802,185 +680,17 @@ _ENV_VARS: Final = _env_map()
 
 
 # ---------------------------------------------------------------------------------------------
-# Checking one value
+# The file's structure
 
 
-def _show(value: object, secret: bool = False) -> str:
-    """A value as the operator wrote it, short; secrets are never shown."""
-    if secret:
-        return "a hidden value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return json.dumps(text, ensure_ascii=False)
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, datetime | date | time):
-        return f"a date/time ({value.isoformat()})"
-    return type(value).__name__
+def _owner(key: str) -> str | None:
+    """The section a key belongs to (for a key at the top level or in another section)."""
+    return next((s.name for s in SCHEMA if s.key(key) is not None), None)
 
 
-_EXPECTED: Final = {
-    Kind.STR: "text in quotes",
-    Kind.INT: "an integer",
-    Kind.FLOAT: "a number",
-    Kind.BOOL: "true or false",
-    Kind.PATH: "a path in quotes",
-    Kind.OPTIONAL_PATH: "a path in quotes",
-}
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
-
-
-def _resolve(text: str, base: Path) -> Path:
-    path = Path(text).expanduser()
-    return Path(os.path.normpath(path if path.is_absolute() else base / path))
-
-
-def _validate(spec: KeySpec, raw: object, base: Path) -> tuple[Any, str | None]:
-    """A TOML-typed value → (the setting's value, None) or (None, the problem)."""
-    shown = _show(raw, spec.secret)
-    wrong_type = f"expected {_EXPECTED[spec.kind]}, got {shown}"
-    value: Any
-    if spec.kind is Kind.BOOL:
-        if not isinstance(raw, bool):
-            return None, wrong_type
-        value = raw
-    elif spec.kind is Kind.INT:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            return None, wrong_type
-        value = raw
-    elif spec.kind is Kind.FLOAT:
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            return None, wrong_type
-        if not math.isfinite(raw):
-            return None, f"{shown} is not a finite number"
-        value = float(raw)
-    else:  # text and paths
-        if not isinstance(raw, str):
-            return None, wrong_type
-        if _has_control(raw):
-            return None, "contains a control character such as a line break or a tab"
-        if spec.kind is Kind.STR:
-            value = unicodedata.normalize("NFC", raw)
-        elif raw == "":
-            if spec.kind is Kind.PATH:
-                return None, "the path is empty"
-            value = None
-        else:
-            try:
-                value = _resolve(raw, base)
-            except RuntimeError as exc:  # "~" with no home folder
-                return None, f"{shown} cannot be resolved ({exc})"
-    if spec.choices and value not in spec.choices:
-        return None, f"{shown} is not one of the allowed values"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        low, high = spec.minimum, spec.maximum
-        if (low is not None and value < low) or (high is not None and value > high):
-            return None, f"{shown} is out of range"
-    if spec.check is not None and value is not None:
-        problem = spec.check(value)
-        if problem:
-            return None, problem
-    return value, None
-
-
-_TRUE: Final = {"true", "1", "yes", "on"}
-_FALSE: Final = {"false", "0", "no", "off"}
-_INT_TEXT: Final = re.compile(r"[+-]?(?:0[xX](?P<hex>[0-9A-Fa-f]+)|(?P<dec>[0-9]+))")
-
-
-def _parse_env(spec: KeySpec, text: str) -> tuple[object, str | None]:
-    """An environment string → a TOML-typed value, or the problem."""
-    shown = _show(text, spec.secret)
-    stripped = text.strip()
-    if spec.kind is Kind.BOOL:
-        if stripped.lower() in _TRUE:
-            return True, None
-        if stripped.lower() in _FALSE:
-            return False, None
-        return None, f"expected true/false, 1/0 or yes/no, got {shown}"
-    if spec.kind is Kind.INT:
-        match = _INT_TEXT.fullmatch(stripped)
-        if not match:
-            return None, f"expected an integer, got {shown}"
-        number = int(match["hex"], 16) if match["hex"] else int(match["dec"], 10)
-        return (-number if stripped.startswith("-") else number), None
-    if spec.kind is Kind.FLOAT:
-        try:
-            return float(stripped), None
-        except ValueError:
-            return None, f"expected a number, got {shown}"
-    return text, None
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the file
-
-
-_TOML_POSITION: Final = re.compile(
-    r"^(?P<msg>.*?)\s*\((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
-)
-_TOML_FIX: Final = (
-    "TOML: key = value, text in double quotes, [section] headers; see https://toml.io"
-)
-
-
-def _read_toml(path: Path, where: str, issues: list[ConfigIssue]) -> dict[str, Any] | None:
-    """The file's tables, or None after recording why it could not be read."""
-    fix = f"a readable TOML config file; pass its path or set {ENV_CONFIG}"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        issues.append(ConfigIssue(where, "file not found", fix))
-        return None
-    except IsADirectoryError:
-        issues.append(ConfigIssue(where, "is a folder, not a file", fix))
-        return None
-    except PermissionError:
-        issues.append(ConfigIssue(where, "cannot read the file: permission denied", fix))
-        return None
-    except OSError as exc:
-        issues.append(ConfigIssue(where, f"cannot read the file: {exc.strerror or exc}", fix))
-        return None
-    try:
-        text = data.decode("utf-8-sig")  # tolerate the BOM some Windows editors write
-    except UnicodeDecodeError as exc:
-        problem = f"not UTF-8 text (bad byte at offset {exc.start})"
-        issues.append(ConfigIssue(where, problem, "save the file as UTF-8"))
-        return None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POSITION.match(message)
-        line = column = None
-        if match:
-            message = match["msg"]
-            if match["line"]:
-                line, column = int(match["line"]), int(match["col"])
-        if line is None:  # "at end of document": point at the end
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
-        issue = ConfigIssue(
-            where, f"TOML syntax error: {message}", _TOML_FIX, line=line, column=column
-        )
-        issues.append(issue)
-        return None
-
-
-def _suggest(word: str, choices: Sequence[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not found:
-        found = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
+def _elsewhere(key: str) -> str | None:
+    owner = _owner(key)
+    return f"[{owner}] {key}" if owner else None
 
 
 def _suggest_env(var: str) -> str | None:
@@ -989,9 +699,9 @@ def _suggest_env(var: str) -> str | None:
     for section in SCHEMA:
         head = f"{section.name.upper()}_"
         if rest.startswith(head):  # the section is right: compare the key only
-            close = _suggest(rest[len(head) :].lower(), section.key_names)
+            close = suggest(rest[len(head) :].lower(), section.key_names)
             return env_var_name(section.name, close) if close else None
-    close = _suggest(rest, [name[len(ENV_PREFIX) :] for name in _ENV_VARS])
+    close = suggest(rest, [name[len(ENV_PREFIX) :] for name in _ENV_VARS])
     return ENV_PREFIX + close if close else None
 
 
@@ -1001,36 +711,20 @@ def _file_structure_issues(data: dict[str, Any], where: str, issues: list[Config
     for name, value in data.items():
         if name in _SECTIONS:
             if not isinstance(value, dict):
-                problem = f"expected a section [{name}], got {_show(value)}"
+                problem = f"expected a section [{name}], got {show(value)}"
                 fix = f'write "[{name}]" on its own line, then its keys'
                 issues.append(ConfigIssue(where, problem, fix, section=name))
             continue
         if isinstance(value, dict):
-            problem = "unknown section"
-            close = _suggest(name, list(_SECTIONS))
-            if close:
-                problem += f', did you mean "[{close}]"?'
+            problem = unknown("section", name, list(_SECTIONS), '"[{}]"')
             fix = f"known sections: {known_sections}"
             issues.append(ConfigIssue(where, problem, fix, section=name))
             continue
-        owners = [s.name for s in SCHEMA if s.key(name) is not None]
+        owner = _owner(name)
         problem = "unknown top-level key; settings belong in a section"
-        if owners:
-            problem += f", did you mean to put it under [{owners[0]}]?"
+        if owner:
+            problem += f", did you mean to put it under [{owner}]?"
         issues.append(ConfigIssue(where, problem, f"known sections: {known_sections}", key=name))
-
-
-def _unknown_key_issue(section: SectionSpec, key: str, where: str) -> ConfigIssue:
-    problem = "unknown key"
-    close = _suggest(key, section.key_names)
-    if close:
-        problem += f', did you mean "{close}"?'
-    else:
-        elsewhere = [s.name for s in SCHEMA if s.key(key) is not None]
-        if elsewhere:
-            problem += f", did you mean [{elsewhere[0]}] {key}?"
-    fix = f"known keys in [{section.name}]: " + ", ".join(section.key_names)
-    return ConfigIssue(where, problem, fix, section=section.name, key=key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1114,27 +808,26 @@ def _collect(
     origins: dict[_Slot, str] = {}
     bad: set[_Slot] = set()
 
-    data = _read_toml(source, where, issues)
+    try:
+        data: dict[str, Any] | None = read_toml(source, where, _FILE_FIX)
+    except ConfigError as exc:
+        data = None
+        issues += exc.issues
     if data is not None:
         _file_structure_issues(data, where, issues)
         for section in SCHEMA:
             table = data.get(section.name, {})
             if not isinstance(table, dict):
                 continue  # already reported
-            for key in table:
-                if section.key(key) is None:
-                    issues.append(_unknown_key_issue(section, key, where))
-            for spec in section.keys:
-                if spec.name not in table:
-                    continue
-                slot = (section.name, spec.name)
-                value, problem = _validate(spec, table[spec.name], base)
-                if problem:
-                    fix = f"allowed: {spec.allowed()}"
-                    issues.append(ConfigIssue(where, problem, fix, section.name, spec.name))
-                    bad.add(slot)
-                else:
-                    values[slot], origins[slot] = value, where
+            found, problems = check_table(
+                table, section.keys, where, section.name, base, elsewhere=_elsewhere
+            )
+            issues += problems
+            for key in section.key_names:
+                if key in found:
+                    values[(section.name, key)], origins[(section.name, key)] = found[key], where
+                elif key in table:
+                    bad.add((section.name, key))
 
     cwd = Path.cwd()
     for var in sorted(env):
@@ -1142,18 +835,16 @@ def _collect(
             continue
         origin = f"env {var}"
         if var not in _ENV_VARS:
-            problem = "unknown variable"
             close = _suggest_env(var)
-            if close:
-                problem += f", did you mean {close}?"
+            said = f", did you mean {close}?" if close else ""
             fix = f"{ENV_PREFIX}<SECTION>_<KEY> for a key of the schema, or {ENV_CONFIG}"
-            issues.append(ConfigIssue(origin, problem, fix))
+            issues.append(ConfigIssue(origin, f"unknown variable{said}", fix))
             continue
         section, spec = _ENV_VARS[var]
         slot = (section.name, spec.name)
-        parsed, problem = _parse_env(spec, env[var])
+        parsed, problem = spec.parse_env(env[var])
         if problem is None:
-            value, problem = _validate(spec, parsed, cwd)
+            value, problem = spec.validate(parsed, cwd)
         if problem:
             fix = f"allowed: {spec.allowed(from_env=True)}"
             issues.append(ConfigIssue(origin, problem, fix, section.name, spec.name))
@@ -1174,7 +865,7 @@ def _collect(
                     issue = ConfigIssue(where, "missing required key", fix, *slot)
                     issues.append(issue)
                 continue
-            value, problem = _validate(spec, spec.default, base)
+            value, problem = spec.validate(spec.default, base)
             if problem:  # a mistake in SCHEMA itself
                 raise RuntimeError(f"config schema: bad default for {slot}: {problem}")
             values[slot], origins[slot] = value, where

@@ -1,14 +1,15 @@
 """The queue's configuration (config/queue.toml): counters, priority classes, calling policy,
 estimates, the ticket store, the display board and the voice, read by a small validated loader.
 
-Every problem becomes one ``kiosk.config.settings.ConfigIssue`` line naming the file, the
-table, the key, what is wrong and what is allowed, e.g.::
+The file is read and its plain tables checked by the config engine
+(kiosk/config/toml_engine.py): every problem becomes one ``ConfigIssue`` line naming the file,
+the table, the key, what is wrong and what is allowed, e.g.::
 
     config/queue.toml: [policy] max_wait_min: 0 is out of range (allowed: whole number ...)
     config/queue.toml: [counters #2] services: "XB" is not a service of the catalog (...)
 
 
-and all of them are raised together as ``kiosk.config.settings.ConfigError``. A missing key
+and all of them are raised together as ``ConfigError``. A missing key
 takes its default (``describe_queue_schema()`` lists them); unknown keys and tables are errors,
 with a suggestion when one is close. Vietnamese labels are normalised to NFC.
 
@@ -18,16 +19,25 @@ config has it, else ``queue.toml`` next to the kiosk config file.
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.config.settings import ConfigError, ConfigIssue
+from kiosk.config.toml_engine import (
+    EXPECTED,
+    ConfigError,
+    ConfigIssue,
+    Field,
+    Kind,
+    Wording,
+    check_table,
+    read_toml,
+    unknown,
+    unknown_keys,
+)
 from kiosk.paths import CONFIG_DIR
 from kiosk.tickets.policy import Mode, PolicyParams
 
@@ -138,102 +148,101 @@ class QueueConfig:
 # --------------------------------------------------------------------------- the schema
 
 
-@dataclass(frozen=True)
-class _Key:
-    name: str
-    kind: type  # int, float, bool, str
-    default: Any
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    description: str = ""
-
-    def allowed(self) -> str:
-        if self.choices:
-            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
-        if self.kind is bool:
-            return "true or false, without quotes"
-        if self.kind in (int, float):
-            noun = "whole number" if self.kind is int else "number"
-            return f"{noun} from {self.low:g} to {self.high:g}"
-        return "any single-line text"
+def _show(value: object, secret: bool = False) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
-_TABLES: dict[str, tuple[_Key, ...]] = {
+def _not_blank(value: str) -> str | None:
+    return "must be one line, not blank" if not value.strip() else None
+
+
+#: queue.toml's own words (a Python-like value, "a whole number", "is not allowed")
+_WORDING = Wording(
+    _show, {**EXPECTED, Kind.INT: "a whole number", Kind.STR: "text"}, "is not allowed"
+)
+
+
+def _num(name: str, kind: Kind, default: float, low: float, high: float, what: str) -> Field:
+    return Field(name, kind, what, default, minimum=low, maximum=high)
+
+
+_TABLES: dict[str, tuple[Field, ...]] = {
     "policy": (
-        _Key(
+        Field(
             "mode",
-            str,
+            Kind.STR,
+            "bounded (priority in proportion, wait bounded), strict, fcfs",
             "bounded",
-            choices=tuple(m.value for m in Mode),
-            description="bounded (priority in proportion, wait bounded), strict, fcfs",
+            tuple(m.value for m in Mode),
         ),
-        _Key(
-            "priority_calls", int, 3, 1, 20, description="priority calls in a row while both wait"
-        ),
-        _Key("normal_calls", int, 1, 1, 20, description="then this many ordinary calls"),
-        _Key(
+        _num("priority_calls", Kind.INT, 3, 1, 20, "priority calls in a row while both wait"),
+        _num("normal_calls", Kind.INT, 1, 1, 20, "then this many ordinary calls"),
+        _num(
             "max_wait_min",
-            float,
+            Kind.FLOAT,
             30.0,
             1,
             480,
-            description="a ticket waiting this long is called next, whatever its class",
+            "a ticket waiting this long is called next, whatever its class",
         ),
     ),
     "estimate": (
-        _Key(
+        _num(
             "default_service_min",
-            float,
+            Kind.FLOAT,
             8.0,
             0.5,
             240,
-            description="mean service time before any has been measured",
+            "mean service time before any has been measured",
         ),
-        _Key("alpha", float, 0.2, 0.01, 1, description="weight of the newest service time"),
-        _Key(
+        _num("alpha", Kind.FLOAT, 0.2, 0.01, 1, "weight of the newest service time"),
+        _num(
             "min_service_s",
-            float,
+            Kind.FLOAT,
             20.0,
             0,
             3600,
-            description="shorter services (a mis-tap) are not measured",
+            "shorter services (a mis-tap) are not measured",
         ),
-        _Key(
+        _num(
             "max_service_s",
-            float,
+            Kind.FLOAT,
             3600.0,
             60,
             28800,
-            description="longer services (a forgotten complete) are not measured",
+            "longer services (a forgotten complete) are not measured",
         ),
     ),
     "store": (
-        _Key(
+        _num(
             "busy_timeout_s",
-            float,
+            Kind.FLOAT,
             5.0,
             0.05,
             120,
-            description="seconds to wait for another process's write lock",
+            "seconds to wait for another process's write lock",
         ),
-        _Key("lock_retries", int, 3, 0, 50, description="tries after a timed-out lock"),
-        _Key("keep_days", int, 90, 1, 3650, description="days of tickets kept for statistics"),
+        _num("lock_retries", Kind.INT, 3, 0, 50, "tries after a timed-out lock"),
+        _num("keep_days", Kind.INT, 90, 1, 3650, "days of tickets kept for statistics"),
     ),
     "board": (
-        _Key("host", str, "127.0.0.1", description="address the board listens on"),
-        _Key("port", int, 8088, 0, 65535, description="TCP port; 0 takes any free port"),
-        _Key("refresh_s", int, 2, 1, 60, description="seconds between board refreshes"),
-        _Key("recent_calls", int, 6, 1, 50, description="recent calls listed on the board"),
+        Field("host", Kind.STR, "address the board listens on", "127.0.0.1", check=_not_blank),
+        _num("port", Kind.INT, 8088, 0, 65535, "TCP port; 0 takes any free port"),
+        _num("refresh_s", Kind.INT, 2, 1, 60, "seconds between board refreshes"),
+        _num("recent_calls", Kind.INT, 6, 1, 50, "recent calls listed on the board"),
     ),
     "voice": (
-        _Key("enabled", bool, True, description="announce calls by voice"),
-        _Key("command", str, "espeak-ng", description="the speech synthesiser"),
-        _Key("voice", str, "vi", description="espeak-ng voice (vi, vi-vn-x-central, ...)"),
-        _Key("speed_wpm", int, 140, 80, 400, description="words per minute"),
-        _Key("repeat", int, 2, 1, 5, description="times each announcement is said"),
+        Field("enabled", Kind.BOOL, "announce calls by voice", True),
+        Field("command", Kind.STR, "the speech synthesiser", "espeak-ng", check=_not_blank),
+        Field(
+            "voice", Kind.STR, "espeak-ng voice (vi, vi-vn-x-central, ...)", "vi", check=_not_blank
+        ),
+        _num("speed_wpm", Kind.INT, 140, 80, 400, "words per minute"),
+        _num("repeat", Kind.INT, 2, 1, 5, "times each announcement is said"),
     ),
 }
+_OPEN = Field("open", Kind.BOOL, "the counter opens by default", True)
 _COUNTER_KEYS = ("number", "name", "services", "open", "token")
 _CLASS_KEYS = ("code", "label_vi", "label_en")
 _ARRAYS = {"counters": _COUNTER_KEYS, "priority_classes": _CLASS_KEYS}
@@ -266,53 +275,30 @@ class _Issues:
         self.items.append(ConfigIssue(self.where, problem, fix, section=table, key=key))
 
 
-def _show(value: object) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f', did you mean "{close[0]}"?' if close else ""
-
-
-def _value(spec: _Key, raw: object, table: str, issues: _Issues) -> Any:
-    """The validated value, or the default after recording the problem."""
-    ok_type = isinstance(raw, spec.kind) and not (spec.kind is not bool and isinstance(raw, bool))
-    if spec.kind is float and isinstance(raw, int) and not isinstance(raw, bool):
-        ok_type = True  # 30 for 30.0: checked as written, stored as a float
-    if not ok_type:
-        noun = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
-        problem = f"expected {noun[spec.kind]}, got {_show(raw)}"
-        issues.add(table, spec.name, problem, f"allowed: {spec.allowed()}")
-        return spec.default
-    if spec.choices and raw not in spec.choices:
-        issues.add(table, spec.name, f"{_show(raw)} is not allowed", f"allowed: {spec.allowed()}")
-        return spec.default
-    if spec.low is not None and spec.high is not None and not spec.low <= raw <= spec.high:  # type: ignore[operator]
-        issues.add(table, spec.name, f"{_show(raw)} is out of range", f"allowed: {spec.allowed()}")
-        return spec.default
-    if spec.kind is str and (not raw.strip() or "\n" in raw):  # type: ignore[union-attr]
-        issues.add(table, spec.name, "must be one line, not blank", f"allowed: {spec.allowed()}")
-        return spec.default
-    return float(raw) if spec.kind is float else raw  # type: ignore[arg-type]
-
-
 def _table(data: dict[str, Any], name: str, issues: _Issues) -> dict[str, Any]:
-    keys = _TABLES[name]
+    """The table's values, each key's default where it is missing or wrong."""
+    fields = _TABLES[name]
     table = data.get(name, {})
     if not isinstance(table, dict):
         issues.add(name, None, f"expected a table [{name}], got {_show(table)}")
-        return {k.name: k.default for k in keys}
-    known = [k.name for k in keys]
-    for key in table:
-        if key not in known:
-            fix = f"known keys in [{name}]: {', '.join(known)}"
-            issues.add(name, key, "unknown key" + _suggest(key, known), fix)
-    return {
-        k.name: _value(k, table[k.name], name, issues) if k.name in table else k.default
-        for k in keys
-    }
+        table = {}
+    values, problems = check_table(table, fields, issues.where, name, wording=_WORDING)
+    issues.items += problems
+    return {spec.name: values.get(spec.name, spec.default) for spec in fields}
+
+
+def _entries(
+    raw: list[Any], name: str, known: tuple[str, ...], issues: _Issues
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each table of an array with its label ("counters #2"); unknown keys are reported."""
+    for i, entry in enumerate(raw, 1):
+        where = f"{name} #{i}"
+        if not isinstance(entry, dict):
+            issues.add(where, None, f"expected a table, got {_show(entry)}")
+            continue
+        fix = f"known keys: {', '.join(known)}"
+        issues.items += unknown_keys(entry, known, issues.where, where, fix)
+        yield where, entry
 
 
 def _nfc_label(raw: object, where: str, key: str, issues: _Issues) -> str:
@@ -330,12 +316,7 @@ def _priority_classes(data: dict[str, Any], issues: _Issues) -> tuple[PriorityCl
         issues.add("priority_classes", None, "expected one or more [[priority_classes]] tables")
         return DEFAULT_PRIORITY_CLASSES
     out: list[PriorityClass] = []
-    for i, entry in enumerate(raw, 1):
-        where = f"priority_classes #{i}"
-        if not isinstance(entry, dict):
-            issues.add(where, None, f"expected a table, got {_show(entry)}")
-            continue
-        _unknown(entry, _CLASS_KEYS, where, issues)
+    for where, entry in _entries(raw, "priority_classes", _CLASS_KEYS, issues):
         code = entry.get("code")
         if not isinstance(code, str) or not _CLASS_RE.fullmatch(code):
             fix = "allowed: a-z, 0-9 and _, starting with a letter, at most 32"
@@ -353,13 +334,6 @@ def _priority_classes(data: dict[str, Any], issues: _Issues) -> tuple[PriorityCl
     return tuple(out)
 
 
-def _unknown(entry: dict[str, Any], known: tuple[str, ...], where: str, issues: _Issues) -> None:
-    for key in entry:
-        if key not in known:
-            fix = f"known keys: {', '.join(known)}"
-            issues.add(where, key, "unknown key" + _suggest(key, known), fix)
-
-
 def _counters(
     data: dict[str, Any], known_services: frozenset[str] | None, issues: _Issues
 ) -> tuple[CounterConfig, ...]:
@@ -370,12 +344,7 @@ def _counters(
         return ()
     out: list[CounterConfig] = []
     tokens: dict[str, int] = {}
-    for i, entry in enumerate(raw, 1):
-        where = f"counters #{i}"
-        if not isinstance(entry, dict):
-            issues.add(where, None, f"expected a table, got {_show(entry)}")
-            continue
-        _unknown(entry, _COUNTER_KEYS, where, issues)
+    for where, entry in _entries(raw, "counters", _COUNTER_KEYS, issues):
         number = entry.get("number")
         if (
             isinstance(number, bool)
@@ -424,14 +393,9 @@ def _counters(
                     )
                 elif code not in good:
                     good.append(code)
-        is_open = entry.get("open", True)
-        if not isinstance(is_open, bool):
-            issues.add(
-                where,
-                "open",
-                f"expected true or false, got {_show(is_open)}",
-                "allowed: true or false, without quotes",
-            )
+        is_open, problem = _OPEN.validate(entry.get("open", True), wording=_WORDING)
+        if problem:
+            issues.add(where, "open", problem, f"allowed: {_OPEN.allowed()}")
             is_open = True
         token = entry.get("token", "")
         if not isinstance(token, str) or (
@@ -469,7 +433,7 @@ def parse_queue_config(
     for name in data:
         if name not in _TABLES and name not in _ARRAYS:
             fix = "known tables: " + ", ".join([*_TABLES, *(f"[[{a}]]" for a in _ARRAYS)])
-            issues.add(name, None, "unknown table" + _suggest(name, [*_TABLES, *_ARRAYS]), fix)
+            issues.add(name, None, unknown("table", name, [*_TABLES, *_ARRAYS]), fix)
     policy = _table(data, "policy", issues)
     estimate = _table(data, "estimate", issues)
     store = _table(data, "store", issues)
@@ -508,22 +472,8 @@ def load_queue_config(
 ) -> QueueConfig:
     """Read and validate a queue.toml; ConfigError naming the file, table and key."""
     path = Path(path)
-    where = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError([ConfigIssue(where, "file not found", "a queue.toml file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            [ConfigIssue(where, f"cannot read the file: {exc}", "UTF-8 TOML")]
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            [ConfigIssue(where, f"TOML syntax error: {exc}", "see https://toml.io")]
-        ) from None
-    return parse_queue_config(data, where, known_services, source=path.resolve())
+    data = read_toml(path, str(path), "a queue.toml file")
+    return parse_queue_config(data, str(path), known_services, source=path.resolve())
 
 
 def queue_config_path(kiosk_config: Any) -> Path:
