@@ -464,8 +464,9 @@ def test_damaged_file_is_moved_aside_and_numbering_continues(
     with open_store(path, clock, alerts) as s:
         assert len(alerts) == 1 and "was damaged" in alerts[0]
         assert "numbering continues after: IN-003, IN-U01" in alerts[0]
-        aside = list(path.parent.glob("tickets.sqlite.corrupt-*"))
+        aside = list(path.parent.glob("tickets.corrupt-*.sqlite"))  # kiosk/infra/sqlite_store.py
         assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
+        assert "not a database" in Path(f"{aside[0]}.reason").read_text(encoding="utf-8")
         assert s.issue("IN").number == "IN-004"  # never a number handed out twice
         assert s.issue("IN", "merit").number == "IN-U02"
         assert [c.number for c in s.counters()] == [1, 2, 3]

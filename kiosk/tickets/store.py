@@ -34,13 +34,16 @@ counters (``queue_policy.estimate_wait_s``).
 
 A locked or damaged file
 ------------------------
-Another process holding the write lock longer than ``busy_timeout_s`` is retried
-``lock_retries`` times, then ``StoreLocked`` (the citizen is asked to try again; nothing is
-half-written). A damaged file (not a database, malformed pages, failed ``quick_check``) is moved
-aside as ``<file>.corrupt-<time>`` (with its -wal and -shm), staff are alerted, and a fresh
-store takes over at once: today's tickets that can still be read are copied over, and today's
-numbering continues after the highest number known (read from the damaged file, or failing
-that found by scanning its bytes), so no number is handed out twice.
+The file is kept by kiosk/infra/sqlite_store.py (WAL, ``synchronous=FULL``, a connection per
+thread, ``BEGIN IMMEDIATE`` write transactions). Another process holding the write lock longer
+than ``busy_timeout_s`` is retried ``lock_retries`` times, then ``StoreLocked`` (the citizen is
+asked to try again; nothing is half-written). A damaged file (not a database, malformed pages,
+a failed ``integrity_check`` at open, or a corruption error met while in use) is moved aside as
+``tickets.corrupt-<time>.sqlite`` (with its -wal and -shm, and a ``.reason`` file beside them;
+nothing is deleted), staff are alerted, and a fresh store takes over at once: today's tickets
+that can still be read are copied over, and today's numbering continues after the highest
+number known (read from the damaged file, or failing that found by scanning its bytes), so no
+number is handed out twice. Other processes reconnect to the fresh store by themselves.
 
 Exceptions::
 
@@ -62,13 +65,9 @@ Exceptions::
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sqlite3
-import threading
-import time
 from collections.abc import Callable, Iterable
-from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,6 +76,7 @@ from typing import Any, TypeVar
 
 from kiosk.errors import KioskError
 from kiosk.infra.clock import now_vietnam, to_vietnam_time
+from kiosk.infra.sqlite_store import SqliteStore, run_script, transaction
 from kiosk.tickets.config import (
     DEFAULT_PRIORITY_CLASSES,
     CounterConfig,
@@ -407,25 +407,6 @@ _COPY_COLUMNS = (
 # Priority that still counts for the queue: a downgraded ticket queues as an ordinary one.
 _QUEUES_AS_PRIORITY = "(priority = 1 AND COALESCE(priority_check, '') != 'downgraded')"
 
-_CORRUPTION_WORDS = ("malformed", "not a database", "corrupt", "disk image")
-_LOCK_WORDS = ("locked", "busy")
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    """The tables, inside the caller's transaction (``executescript`` would commit it)."""
-    for statement in _SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.DatabaseError) and any(w in text for w in _CORRUPTION_WORDS)
-
-
-def _is_lock(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in _LOCK_WORDS)
-
 
 def _ticket(row: tuple[Any, ...]) -> Ticket:
     (
@@ -498,9 +479,6 @@ class TicketStore:
         self._classes = {p.code: p for p in config.priority_classes}
         self._counters = {c.number: c for c in config.counters}
         self._alert = alert
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._file_id: tuple[int, int] | None = None
         self._closed = False
         if self._services is not None:
             for c in config.counters:
@@ -510,99 +488,52 @@ class TicketStore:
                         f"{config.source or 'queue config'}: counter {c.number} serves "
                         f"{', '.join(unknown)}, not a service of the catalog"
                     )
-        self._open()
-
-    # ---------------------------------------------------------------- connection
-
-    def _connect(self, path: Path | None = None, *, create: bool = True) -> sqlite3.Connection:
-        """A checked connection to ``path`` (the store's file by default); with ``create``
-        False the file must exist."""
-        path = path or self.db_path
-        target = str(path) if create else f"{path.resolve().as_uri()}?mode=rw"
-        conn = sqlite3.connect(
-            target,
-            timeout=self.config.store.busy_timeout_s,
-            isolation_level=None,
-            check_same_thread=False,
-            uri=not create,
+        self._db = SqliteStore(
+            self.db_path,
+            label="ticket store",
+            prepare=self._migrate,
+            salvage=self._salvage,
+            alert=self._tell_staff,
+            clock=self._now,
+            busy_timeout_s=config.store.busy_timeout_s,
+            lock_retries=config.store.lock_retries,
+            quarantine_in_use=True,
+            unavailable=StoreUnavailable,
+            locked=StoreLocked,
         )
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            (check,) = conn.execute("PRAGMA quick_check").fetchone()
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"quick_check failed (database disk image): {check}")
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _open(self) -> None:
-        try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreUnavailable(f"cannot open the ticket store {self.db_path}: {e}") from e
-        if self.db_path.is_dir():
-            raise StoreUnavailable(f"cannot open the ticket store {self.db_path}: it is a folder")
-        for attempt in range(self.config.store.lock_retries + 1):
-            try:
-                self._conn = self._connect()
-                self._file_id = _file_id(self.db_path)
-                break
-            except sqlite3.Error as e:
-                if _is_corruption(e):
-                    self._recover(e)
-                    break
-                if _is_lock(e) and attempt < self.config.store.lock_retries:
-                    log.warning("ticket store %s locked at open, retrying: %s", self.db_path, e)
-                    continue
-                if _is_lock(e):
-                    raise StoreLocked(f"ticket store {self.db_path} stays locked: {e}") from e
-                raise StoreUnavailable(f"cannot open the ticket store {self.db_path}: {e}") from e
-            except OSError as e:
-                raise StoreUnavailable(f"cannot open the ticket store {self.db_path}: {e}") from e
+        self._db.open()
         self._run(self._seed_counters, write=True)
         self._run(self._purge, write=True)
 
+    # ---------------------------------------------------------------- the file
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Create the schema, or bring an older file up to date (in one transaction)."""
+        """Create the schema, or bring an older file up to date (in the open's transaction)."""
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version == SCHEMA_VERSION:
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version == 0:
-                columns = {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}
-                if columns and "series" not in columns:  # the first version's file
-                    conn.execute("DROP INDEX IF EXISTS tickets_waiting")
-                    conn.execute("ALTER TABLE tickets RENAME TO tickets_v0")
-                    _create_schema(conn)
-                    conn.execute(
-                        "INSERT INTO tickets (id, day, series, service_code, priority, "
-                        "priority_class, priority_source, seq, number, issued_at, status, "
-                        "counter_name, called_at) SELECT id, day, service_code, service_code, "
-                        "priority, priority_class, CASE WHEN priority = 1 THEN 'declared' END, "
-                        "seq, number, issued_at, status, counter, called_at FROM tickets_v0"
-                    )
-                    conn.execute("DROP TABLE tickets_v0")
-                else:
-                    _create_schema(conn)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        if version == 0:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(tickets)")}
+            if columns and "series" not in columns:  # the first version's file
+                conn.execute("DROP INDEX IF EXISTS tickets_waiting")
+                conn.execute("ALTER TABLE tickets RENAME TO tickets_v0")
+                run_script(conn, _SCHEMA)
+                conn.execute(
+                    "INSERT INTO tickets (id, day, series, service_code, priority, "
+                    "priority_class, priority_source, seq, number, issued_at, status, "
+                    "counter_name, called_at) SELECT id, day, service_code, service_code, "
+                    "priority, priority_class, CASE WHEN priority = 1 THEN 'declared' END, "
+                    "seq, number, issued_at, status, counter, called_at FROM tickets_v0"
+                )
+                conn.execute("DROP TABLE tickets_v0")
+            else:
+                run_script(conn, _SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._closed = True
+        self._db.close()
 
     def __enter__(self) -> TicketStore:
         return self
@@ -611,56 +542,11 @@ class TicketStore:
         self.close()
 
     def _run(self, op: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        """``op`` in a write transaction (or a plain read), retried while the file is locked,
-        after a recovery when it is damaged."""
-        retries = self.config.store.lock_retries
-        recovered = False
-        attempt = 0
-        while True:
-            with self._lock:
-                if self._closed:
-                    raise StoreUnavailable(f"the ticket store {self.db_path} is closed")
-                try:
-                    self._follow_replacement()
-                    conn = self._conn
-                    assert conn is not None
-                    if not write:
-                        return op(conn)
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        result = op(conn)
-                        conn.execute("COMMIT")
-                        return result
-                    except BaseException:
-                        with suppress(sqlite3.Error):
-                            if conn.in_transaction:
-                                conn.execute("ROLLBACK")
-                        raise
-                except sqlite3.Error as e:
-                    if _is_corruption(e) and not recovered:
-                        recovered = True
-                        self._recover(e)
-                        continue
-                    if _is_lock(e):
-                        if attempt < retries:
-                            attempt += 1
-                            log.warning(
-                                "ticket store %s locked (try %d of %d): %s",
-                                self.db_path,
-                                attempt,
-                                retries + 1,
-                                e,
-                            )
-                        else:
-                            raise StoreLocked(
-                                f"ticket store {self.db_path} is locked by another process "
-                                f"(waited {retries + 1} x {self.config.store.busy_timeout_s:g} s)"
-                            ) from e
-                    else:
-                        raise StoreUnavailable(f"ticket store {self.db_path} failed: {e}") from e
-            time.sleep(min(0.05 * attempt, 0.5))  # outside the lock: let others in
-
-    # ---------------------------------------------------------------- recovery
+        """``op`` in a write transaction (or a read one), retried while the file is locked,
+        after a quarantine when it is damaged (kiosk/infra/sqlite_store.py)."""
+        if self._closed:
+            raise StoreUnavailable(f"the ticket store {self.db_path} is closed")
+        return self._db.write(op) if write else self._db.read(op)
 
     def _tell_staff(self, message: str) -> None:
         log.error("ticket store: %s", message)
@@ -670,58 +556,15 @@ class TicketStore:
             except Exception:  # noqa: BLE001 - an alert must never stop the queue
                 log.exception("staff alert failed")
 
-    def _recover(self, reason: BaseException) -> None:
-        """Move the damaged file aside, start a fresh store, carry today's tickets over."""
-        with self._lock:
-            if self._conn is not None:
-                with suppress(sqlite3.Error):
-                    self._conn.close()
-                self._conn = None
-            now = self._now()
-            day = now.date().isoformat()
-            aside = self.db_path.with_name(
-                f"{self.db_path.name}.corrupt-{now.strftime('%Y%m%d-%H%M%S-%f')}"
-            )
-            try:
-                for suffix in ("", "-wal", "-shm"):
-                    part = Path(f"{self.db_path}{suffix}")
-                    if part.exists():
-                        os.replace(part, f"{aside}{suffix}")
-            except OSError as e:
-                self._tell_staff(f"ticket store {self.db_path} is damaged and cannot be moved: {e}")
-                raise StoreUnavailable(
-                    f"ticket store damaged ({reason}); cannot move it: {e}"
-                ) from e
-            rows, floors = _salvage(aside, day)
-            try:
-                self._build_fresh(rows, floors, day)
-                self._conn = self._connect()
-                self._file_id = _file_id(self.db_path)
-            except (sqlite3.Error, OSError) as e:
-                self._tell_staff(f"no fresh ticket store could be made at {self.db_path}: {e}")
-                raise StoreUnavailable(f"cannot create a fresh ticket store: {e}") from e
-            continuing = ", ".join(
-                format_ticket_number(series, seq, bool(p))
-                for (series, p), seq in sorted(floors.items())
-            )
-            self._tell_staff(
-                f"ticket store {self.db_path} was damaged ({reason}); moved aside to {aside.name}; "
-                f"a fresh store took over with {len(rows)} of today's tickets recovered; "
-                f"numbering continues after: {continuing or 'nothing known (restarts at 1)'}"
-            )
-
-    def _build_fresh(
-        self, rows: list[tuple[Any, ...]], floors: dict[tuple[str, int], int], day: str
-    ) -> None:
-        """A complete fresh store beside the damaged one, then renamed into place, so another
-        process never finds a half-made store (it waits while the path is missing)."""
-        fresh = self.db_path.with_name(f"{self.db_path.name}.new")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
-        conn = self._connect(fresh)
-        try:
-            placeholders = ", ".join("?" * len(_COPY_COLUMNS.split(",")))
-            conn.execute("BEGIN IMMEDIATE")
+    def _salvage(
+        self, old: sqlite3.Connection | None, old_path: Path, fresh: sqlite3.Connection
+    ) -> str:
+        """Today's tickets that still read from a damaged file, copied into the fresh one, and
+        the numbering continued after the highest number known."""
+        day = self._now().date().isoformat()
+        rows, floors = _readable_tickets(old, old_path, day)
+        placeholders = ", ".join("?" * len(_COPY_COLUMNS.split(",")))
+        with transaction(fresh) as conn:
             for row in rows:
                 conn.execute(f"INSERT INTO tickets ({_COPY_COLUMNS}) VALUES ({placeholders})", row)
             for (series, priority), seq in floors.items():
@@ -730,29 +573,14 @@ class TicketStore:
                     (day, series, priority, seq),
                 )
             self._seed_counters(conn)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()  # the last connection: the WAL is checkpointed into the file
-        os.replace(fresh, self.db_path)
-
-    def _follow_replacement(self) -> None:
-        """Reconnect when another process replaced the file (after moving a damaged one
-        aside); while the path is missing, report a lock so the caller waits and retries."""
-        try:
-            current = _file_id(self.db_path)
-        except FileNotFoundError:
-            raise sqlite3.OperationalError(
-                "database is locked (the store is being replaced)"
-            ) from None
-        if current == self._file_id and self._conn is not None:
-            return
-        log.warning("ticket store %s was replaced by another process; reconnecting", self.db_path)
-        if self._conn is not None:
-            with suppress(sqlite3.Error):
-                self._conn.close()
-        self._conn = None
-        self._conn = self._connect(create=False)
-        self._file_id = current
+        continuing = ", ".join(
+            format_ticket_number(series, seq, bool(p))
+            for (series, p), seq in sorted(floors.items())
+        )
+        return (
+            f"{len(rows)} of today's tickets recovered; numbering continues after: "
+            f"{continuing or 'nothing known (restarts at 1)'}"
+        )
 
     # ---------------------------------------------------------------- small helpers
 
@@ -1438,22 +1266,19 @@ class TicketStore:
         }
 
 
-def _file_id(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino)
-
-
 # --------------------------------------------------------------------------- salvage
 
 
-def _salvage(path: Path, day: str) -> tuple[list[tuple[Any, ...]], dict[tuple[str, int], int]]:
-    """Today's readable ticket rows from a damaged file, and the highest number per series
-    (from the rows, else from the file's bytes)."""
+def _readable_tickets(
+    old: sqlite3.Connection | None, path: Path, day: str
+) -> tuple[list[tuple[Any, ...]], dict[tuple[str, int], int]]:
+    """Today's readable ticket rows from a damaged file (``old``: read-only), and the highest
+    number per series (from the rows, else from the file's bytes)."""
     rows: list[tuple[Any, ...]] = []
     floors: dict[tuple[str, int], int] = {}
     try:
-        with closing(sqlite3.connect(path, timeout=0.5)) as conn:
-            rows = conn.execute(
+        if old is not None:
+            rows = old.execute(
                 f"SELECT {_COPY_COLUMNS} FROM tickets NOT INDEXED WHERE day = ? ORDER BY id",
                 (day,),
             ).fetchall()

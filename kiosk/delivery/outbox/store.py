@@ -9,7 +9,8 @@ idempotency key. ``OutboxSender`` is a thread that delivers entries oldest first
 and records the back office's answer.
 
 Storage and durability
-    One SQLite file (WAL, ``synchronous=FULL``: the WAL is fsynced at every commit). The
+    One SQLite file (WAL, ``synchronous=FULL``: the WAL is fsynced at every commit; opened,
+    checked, written and quarantined by kiosk/infra/sqlite_store.py, as the other stores). The
     attachments are BLOBs in the same database, not files beside it: a dossier and its pages
     are then written by one atomic commit and one fsync, a crash leaves either the whole entry
     or nothing (no orphan or half-written file to find and clean up), ``integrity_check`` and
@@ -55,10 +56,12 @@ How a citizen learns the final code when the back office was down
 A damaged outbox
     At open: a file that is not a database, a failed ``integrity_check`` or an entry that does
     not decrypt under the right key is moved aside as ``outbox.corrupt-<time>.sqlite`` (with
-    its -wal and -shm), staff are alerted (callback and log ERROR), a fresh outbox is created
-    and every entry of the old file that still reads and decrypts is copied into it under its
-    own reference and key (salvage). The kiosk keeps serving. A wrong key is not damage: the
-    open fails with ``OutboxKeyError`` and the file is left exactly as it was.
+    its -wal and -shm, and a ``.reason`` file; nothing is deleted), staff are alerted (callback
+    and log ERROR), a fresh outbox is built beside it, every entry of the old file that still
+    reads and decrypts is copied into it under its own reference and key (salvage), and it is
+    renamed into place complete. The kiosk keeps serving; another process that had the file
+    open reconnects to the fresh one. A wrong key is not damage: the open fails with
+    ``OutboxKeyError`` and the file is left exactly as it was.
 
 Full disk
     ``put`` either commits the whole entry or raises ``OutboxFull`` / ``OutboxNotSaved`` with
@@ -94,9 +97,8 @@ import sqlite3
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -117,6 +119,7 @@ from kiosk.dossier.workdays import HolidayCalendar, add_working_days
 from kiosk.errors import KioskError
 from kiosk.infra.clock import VIETNAM_TZ, now_vietnam, to_vietnam_time
 from kiosk.infra.durable import fsync_dir
+from kiosk.infra.sqlite_store import SqliteStore, run_script, transaction
 
 log = logging.getLogger(__name__)
 
@@ -447,16 +450,6 @@ _ENTRY_COLUMNS = (
 )
 
 
-_CORRUPT_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
-
-def _is_corruption(err: sqlite3.Error) -> bool:
-    name = getattr(err, "sqlite_errorname", "") or ""
-    return (
-        name.startswith(_CORRUPT_CODES) or "malformed" in str(err) or "not a database" in str(err)
-    )
-
-
 def _page_blob(attachment: int, page: int) -> str:
     return f"attachment/{attachment}/page/{page}"
 
@@ -502,81 +495,43 @@ class Outbox:
         self.max_entry_bytes = max_entry_bytes
         self.purge_after = timedelta(hours=purge_after_hours)
         self.keep_codes = timedelta(days=keep_codes_days)
-        self.quarantined: Path | None = None
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
         self._changed = threading.Condition()
         self._version = 0
-        self._open()
+        self._db = SqliteStore(
+            self.path,
+            label="outbox",
+            prepare=self._create_schema,
+            check=self._check_existing,
+            salvage=self._salvage,
+            configure=self._configure,
+            alert=self._raise_alert,
+            clock=self._now,
+            busy_timeout_s=30.0,
+            unavailable=OutboxError,
+            locked=OutboxError,
+        )
+        self._db.open()
 
-    # --- connections and transactions ---
+    @property
+    def quarantined(self) -> Path | None:
+        """Where the damaged file found at the open was moved; None if the file was sound."""
+        return self._db.quarantined
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+    # --- connections and transactions (kiosk/infra/sqlite_store.py) ---
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA secure_delete=ON")
         if self.max_bytes is not None:
             (page_size,) = conn.execute("PRAGMA page_size").fetchone()
             conn.execute(f"PRAGMA max_page_count={max(1, int(self.max_bytes // page_size))}")
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = self._connect()
-            except sqlite3.Error as e:
-                raise OutboxError(f"cannot open the outbox {self.path}: {e}") from e
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
-
-    def _drop_conn(self) -> None:
-        """Forget this thread's connection (after an I/O error it is not trusted again)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        self._local.conn = None
-        with self._connections_lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
-        with suppress(sqlite3.Error):
-            conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken at once (BEGIN IMMEDIATE), committed with an fsync."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                self._drop_conn()
-            raise
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: {e}") from e
+        return self._db.query(sql, params)
 
     def close(self) -> None:
         """Close every connection this object opened."""
-        with self._connections_lock:
-            for conn in self._connections:
-                with suppress(sqlite3.Error):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
 
     def __enter__(self) -> Outbox:
         return self
@@ -609,103 +564,39 @@ class Outbox:
 
     # --- opening: check, quarantine, salvage ---
 
-    def _marker(self) -> Path:
-        return self.path.with_name(self.path.name + ".quarantine")
+    def _check_existing(self, conn: sqlite3.Connection) -> str | None:
+        """None when the file (sound to SQLite) is a sound outbox; what is wrong when it is
+        damaged (it is then quarantined).
 
-    def _open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutboxError(f"cannot create the outbox folder {self.path.parent}: {e}") from e
-        marker = self._marker()
-        if marker.exists():
-            target = self._marked_target(marker)
-            self._quarantine(target, "a quarantine interrupted by a restart was completed")
-            return
-        problem = self._check_existing()
-        if problem is None:
-            self._create_schema()
-            return
-        target = self._new_target()
-        try:
-            marker.write_text(str(target) + "\n", encoding="utf-8")
-            fsync_dir(self.path.parent)
-        except OSError as e:
-            raise OutboxError(f"outbox {self.path} is damaged ({problem}) and {e}") from e
-        self._quarantine(target, problem)
-
-    def _new_target(self) -> Path:
-        stamp = self._now().strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.stem}.corrupt-{stamp}{self.path.suffix}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.stem}.corrupt-{stamp}-{n}{self.path.suffix}")
-        return target
-
-    def _marked_target(self, marker: Path) -> Path:
-        """Where an interrupted quarantine was moving the file (a fresh name if unreadable)."""
-        try:
-            target = Path(marker.read_text(encoding="utf-8").strip())
-        except (OSError, UnicodeDecodeError):
-            target = Path()
-        if target.parent != self.path.parent or not target.name.startswith(
-            f"{self.path.stem}.corrupt-"
-        ):
-            target = self._new_target()
-        return target
-
-    def _check_existing(self) -> str | None:
-        """None when the file is absent or sound; what is wrong when it is damaged.
-
-        Raises OutboxKeyError for a sound file written with another key and OutboxError when
-        the file cannot be opened at all (permissions, locks): neither is damage.
+        Raises OutboxKeyError for a file written with another key and OutboxError for one of a
+        newer version: neither is damage, and the file is left as it is.
         """
-        if not self.path.exists():
-            if Path(str(self.path) + "-wal").exists():
-                return "a write-ahead log without its database"
-            return None
-        uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True, timeout=30)
-        except sqlite3.Error as e:
-            raise OutboxError(f"cannot open the outbox {self.path}: {e}") from e
-        try:
-            rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
-            if rows != [("ok",)]:
-                return "integrity check failed: " + "; ".join(str(r[0]) for r in rows[:5])
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if not tables & _TABLES:
-                return None  # an empty database: the schema is created next
-            if not tables >= _TABLES:
-                return f"tables missing: {', '.join(sorted(_TABLES - tables))}"
-            meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
-            version = int(meta.get("schema_version", 0) or 0)
-            if version > SCHEMA_VERSION:
-                raise OutboxError(
-                    f"outbox {self.path} was written by a newer version (schema {version})"
-                )
-            key_check = meta.get("key_check")
-            if not isinstance(key_check, bytes):
-                return "the key check is missing"
-            if not self._cipher.matches(key_check):
-                raise OutboxKeyError(
-                    f"outbox {self.path} was written with another key: give the key it was "
-                    f"written with ({ENV_KEY} or [outbox] key_file); its entries are kept as "
-                    "they are"
-                )
-            bad = self._undecryptable(conn)
-            if bad:
-                return f"{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} do not decrypt: " + (
-                    ", ".join(bad[:10])
-                )
-            return None
-        except sqlite3.Error as e:
-            if _is_corruption(e):
-                return f"not a readable outbox database: {e}"
-            raise OutboxError(f"cannot read the outbox {self.path}: {e}") from e
-        finally:
-            conn.close()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if not tables & _TABLES:
+            return None  # an empty database: the schema is created next
+        if not tables >= _TABLES:
+            return f"tables missing: {', '.join(sorted(_TABLES - tables))}"
+        meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+        version = int(meta.get("schema_version", 0) or 0)
+        if version > SCHEMA_VERSION:
+            raise OutboxError(
+                f"outbox {self.path} was written by a newer version (schema {version})"
+            )
+        key_check = meta.get("key_check")
+        if not isinstance(key_check, bytes):
+            return "the key check is missing"
+        if not self._cipher.matches(key_check):
+            raise OutboxKeyError(
+                f"outbox {self.path} was written with another key: give the key it was "
+                f"written with ({ENV_KEY} or [outbox] key_file); its entries are kept as "
+                "they are"
+            )
+        bad = self._undecryptable(conn)
+        if bad:
+            return f"{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} do not decrypt: " + (
+                ", ".join(bad[:10])
+            )
+        return None
 
     def _undecryptable(self, conn: sqlite3.Connection) -> list[str]:
         """References of entries whose blobs are missing or do not open with this key."""
@@ -724,95 +615,51 @@ class Outbox:
                 bad.append(reference)
         return bad
 
-    def _create_schema(self) -> None:
-        try:
-            self._conn().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-            with self._write() as conn:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)",
-                    [
-                        ("schema_version", SCHEMA_VERSION),
-                        ("key_check", self._cipher.key_check()),
-                        ("kiosk_id", self.kiosk_id),
-                    ],
-                )
-        except sqlite3.Error as e:
-            raise OutboxError(f"cannot create the outbox {self.path}: {e}") from e
-        fsync_dir(self.path.parent)
-
-    def _move_aside(self, target: Path) -> None:
-        """Hard-link the file (and its -wal, -shm) to ``target``, then remove the originals.
-
-        Crash-safe with the marker file: a restart repeats what is missing, and no -wal is ever
-        left without its database (it would be replayed into the fresh one).
-        """
-        suffixes = ("", "-wal", "-shm")
-        for suffix in suffixes:
-            src = Path(str(self.path) + suffix)
-            dst = Path(str(target) + suffix)
-            if src.exists() and not dst.exists():
-                os.link(src, dst)
-        fsync_dir(self.path.parent)
-        for suffix in ("-wal", "-shm", ""):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
-        fsync_dir(self.path.parent)
-
-    def _quarantine(self, target: Path, problem: str) -> None:
-        try:
-            self._move_aside(target)
-        except OSError as e:
-            raise OutboxError(
-                f"outbox {self.path} is damaged ({problem}) and cannot be moved aside: {e}"
-            ) from e
-        self._create_schema()
-        recovered, lost = self._salvage(target)
-        self._marker().unlink(missing_ok=True)
-        fsync_dir(self.path.parent)
-        self.quarantined = target
-        message = (
-            f"outbox damaged ({problem}): moved aside to {target.name}; a fresh outbox was "
-            f"created; {len(recovered)} waiting dossier(s) recovered"
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        run_script(conn, _SCHEMA)
+        conn.executemany(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)",
+            [
+                ("schema_version", SCHEMA_VERSION),
+                ("key_check", self._cipher.key_check()),
+                ("kiosk_id", self.kiosk_id),
+            ],
         )
-        if lost:
-            message += f"; NOT recovered: {', '.join(lost[:20])}"
-        self._raise_alert(message)
 
-    def _salvage(self, target: Path) -> tuple[list[str], list[str]]:
-        """Copy what still reads from the quarantined file; the references recovered and lost."""
+    def _salvage(
+        self, old: sqlite3.Connection | None, target: Path, fresh: sqlite3.Connection
+    ) -> str:
+        """Copy what still reads from the quarantined file into the fresh one; a summary."""
         recovered: list[str] = []
         lost: list[str] = []
-        uri = f"file:{urllib.parse.quote(str(target))}?mode=ro"
         max_seq = 0
         today = self._now().date()
-        try:
-            old = sqlite3.connect(uri, uri=True, timeout=5)
-        except sqlite3.Error:
-            old = None
-        try:
-            if old is not None:
-                max_seq = self._salvage_entries(old, today, recovered, lost)
-                max_seq = max(max_seq, self._salvage_delivered(old, today))
-        finally:
-            if old is not None:
-                old.close()
+        if old is not None:
+            max_seq = self._salvage_entries(old, fresh, today, recovered, lost)
+            max_seq = max(max_seq, self._salvage_delivered(old, fresh, today))
         # References issued today by the old file must not be issued again. Unread ones are
         # below this floor: a kiosk cannot have taken ten dossiers a second since midnight.
         now = self._now()
         since_midnight = now.hour * 3600 + now.minute * 60 + now.second
         floor = max(max_seq, min(since_midnight * 10, _MAX_SEQ // 2))
-        try:
-            with self._write() as conn:
-                conn.execute(
-                    "INSERT INTO reference_days (day, last_seq) VALUES (?, ?) "
-                    "ON CONFLICT (day) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-                    (today.isoformat(), floor),
-                )
-        except sqlite3.Error as e:
-            raise OutboxError(f"cannot write the fresh outbox {self.path}: {e}") from e
-        return recovered, lost
+        with transaction(fresh) as conn:
+            conn.execute(
+                "INSERT INTO reference_days (day, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (day) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                (today.isoformat(), floor),
+            )
+        summary = f"{len(recovered)} waiting dossier(s) recovered"
+        if lost:
+            summary += f"; NOT recovered: {', '.join(lost[:20])}"
+        return summary
 
     def _salvage_entries(
-        self, old: sqlite3.Connection, today: date, recovered: list[str], lost: list[str]
+        self,
+        old: sqlite3.Connection,
+        fresh: sqlite3.Connection,
+        today: date,
+        recovered: list[str],
+        lost: list[str],
     ) -> int:
         max_seq = 0
         try:
@@ -837,7 +684,7 @@ class Outbox:
                     )
                 }
                 _check_blobs(blobs)
-                with self._write() as conn:
+                with transaction(fresh) as conn:
                     exists = conn.execute(
                         "SELECT 1 FROM entries WHERE idempotency_key = ?", (key,)
                     ).fetchone()
@@ -862,14 +709,16 @@ class Outbox:
             recovered.append(str(reference))
         return max_seq
 
-    def _salvage_delivered(self, old: sqlite3.Connection, today: date) -> int:
+    def _salvage_delivered(
+        self, old: sqlite3.Connection, fresh: sqlite3.Connection, today: date
+    ) -> int:
         max_seq = 0
         try:
             rows = old.execute(
                 "SELECT reference, idempotency_key, procedure_code, created_at, result, "
                 "delivered_ts FROM delivered"
             ).fetchall()
-            with self._write() as conn:
+            with transaction(fresh) as conn:
                 for row in rows:
                     max_seq = max(max_seq, _seq_of(row[0], today))
                     conn.execute("INSERT OR IGNORE INTO delivered VALUES (?, ?, ?, ?, ?, ?)", row)
@@ -906,40 +755,40 @@ class Outbox:
         blobs = {_DOSSIER_BLOB: dossier_json, **{p.blob: p.data for p in pages}}
         size = sum(len(b) for b in blobs.values())
         now = self._now()
-        try:
-            with self._write() as conn:
-                row = conn.execute(
-                    "SELECT id, fingerprint FROM entries WHERE idempotency_key = ?",
-                    (submission.idempotency_key,),
-                ).fetchone()
-                if row is not None:
-                    if row[1] != fingerprint:
-                        raise OutboxDuplicateKey(
-                            f"idempotency key {submission.idempotency_key} is already in the "
-                            "outbox with a different dossier"
-                        )
-                    entry_id = row[0]
-                else:
-                    entry_id = self._insert(
-                        conn,
-                        reference=self._next_reference(conn, now.date()),
-                        key=submission.idempotency_key,
-                        fingerprint=fingerprint,
-                        procedure_code=submission.procedure_code,
-                        state=EntryState.PENDING,
-                        created_at=now.isoformat(),
-                        created_ts=now.timestamp(),
-                        size_bytes=size,
-                        attempts=0,
-                        error_kind=None,
-                        blobs=blobs,
+
+        def op(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT id, fingerprint FROM entries WHERE idempotency_key = ?",
+                (submission.idempotency_key,),
+            ).fetchone()
+            if row is not None:
+                if row[1] != fingerprint:
+                    raise OutboxDuplicateKey(
+                        f"idempotency key {submission.idempotency_key} is already in the "
+                        "outbox with a different dossier"
                     )
-        except sqlite3.Error as e:
-            raise self._not_saved(e) from e
+                return int(row[0])
+            return self._insert(
+                conn,
+                reference=self._next_reference(conn, now.date()),
+                key=submission.idempotency_key,
+                fingerprint=fingerprint,
+                procedure_code=submission.procedure_code,
+                state=EntryState.PENDING,
+                created_at=now.isoformat(),
+                created_ts=now.timestamp(),
+                size_bytes=size,
+                attempts=0,
+                error_kind=None,
+                blobs=blobs,
+            )
+
+        try:
+            entry_id = self._db.write(op, doing="the dossier could not be written")
         except (OutboxNotSaved, OutboxDuplicateKey):
             raise
-        except OutboxError as e:  # the file cannot even be opened now
-            raise OutboxNotSaved(str(e)) from e
+        except OutboxError as e:  # SQLite failed, or the file cannot even be opened now
+            raise self._not_saved(e) from e
         self._notify()
         entry = self._entry_by_id(entry_id)
         assert entry is not None
@@ -1030,11 +879,11 @@ class Outbox:
         )
         return entry_id
 
-    def _not_saved(self, err: sqlite3.Error) -> OutboxNotSaved:
-        name = getattr(err, "sqlite_errorname", "") or ""
-        if name == "SQLITE_FULL":
-            return OutboxFull(f"outbox {self.path} is full: {err}")
-        return OutboxNotSaved(f"outbox {self.path}: the dossier could not be written: {err}")
+    def _not_saved(self, err: OutboxError) -> OutboxNotSaved:
+        cause = err.__cause__
+        if getattr(cause, "sqlite_errorname", "") == "SQLITE_FULL":
+            return OutboxFull(f"outbox {self.path} is full: {cause}")
+        return OutboxNotSaved(str(err))
 
     # --- reading entries ---
 
@@ -1132,7 +981,6 @@ class Outbox:
         )[0]
         (delivered,) = self._read("SELECT count(*) FROM delivered")[0]
         parked = [r[0] for r in self._read("SELECT reference FROM entries WHERE state = 'parked'")]
-        pattern = f"{self.path.stem}.corrupt-*{self.path.suffix}"
         return OutboxStatus(
             pending=counts.get("pending", 0),
             delivered=delivered,
@@ -1141,7 +989,7 @@ class Outbox:
             oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
             next_attempt_in_s=None if next_ts is None else max(0.0, next_ts - now),
             parked_references=parked,
-            quarantined=sorted(p.name for p in self.path.parent.glob(pattern)),
+            quarantined=self._db.quarantined_files(),
         )
 
     def health(self) -> Health:
@@ -1172,21 +1020,20 @@ class Outbox:
         A dossier still pending is marked to be purged the moment it is delivered; a parked
         one is kept for staff. The answer stays in ``delivered`` for ``keep_codes_days``.
         """
-        try:
-            with self._write() as conn:
-                row = conn.execute("SELECT state FROM entries WHERE id = ?", (entry_id,)).fetchone()
-                if row is None:
-                    return False
-                if row[0] == EntryState.DELIVERED:
-                    conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
-                    return True
-                if row[0] == EntryState.PENDING:
-                    conn.execute(
-                        "UPDATE entries SET purge_on_delivery = 1 WHERE id = ?", (entry_id,)
-                    )
+
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT state FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
                 return False
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: cannot purge entry {entry_id}: {e}") from e
+            if row[0] == EntryState.DELIVERED:
+                conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+                return True
+            if row[0] == EntryState.PENDING:
+                conn.execute("UPDATE entries SET purge_on_delivery = 1 WHERE id = ?", (entry_id,))
+            return False
+
+        try:
+            return self._db.write(op, doing=f"cannot purge entry {entry_id}")
         finally:
             self._notify()
 
@@ -1194,22 +1041,23 @@ class Outbox:
         """Purge delivered dossiers older than ``purge_after_hours`` (receipt never confirmed)
         and forget answers older than ``keep_codes_days``."""
         now = self._now().timestamp()
-        try:
-            with self._write() as conn:
-                purged = conn.execute(
-                    "DELETE FROM entries WHERE state = 'delivered' AND delivered_ts < ?",
-                    (now - self.purge_after.total_seconds(),),
-                ).rowcount
-                forgotten = conn.execute(
-                    "DELETE FROM delivered WHERE delivered_ts < ?",
-                    (now - self.keep_codes.total_seconds(),),
-                ).rowcount
-                conn.execute(
-                    "DELETE FROM reference_days WHERE day < ?",
-                    ((self._now().date() - timedelta(days=2)).isoformat(),),
-                )
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: sweep failed: {e}") from e
+
+        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+            purged = conn.execute(
+                "DELETE FROM entries WHERE state = 'delivered' AND delivered_ts < ?",
+                (now - self.purge_after.total_seconds(),),
+            ).rowcount
+            forgotten = conn.execute(
+                "DELETE FROM delivered WHERE delivered_ts < ?",
+                (now - self.keep_codes.total_seconds(),),
+            ).rowcount
+            conn.execute(
+                "DELETE FROM reference_days WHERE day < ?",
+                ((self._now().date() - timedelta(days=2)).isoformat(),),
+            )
+            return purged, forgotten
+
+        purged, forgotten = self._db.write(op, doing="sweep failed")
         if purged or forgotten:
             log.info(
                 "outbox sweep: %d delivered dossier(s) purged, %d answer(s) forgotten",
@@ -1221,15 +1069,16 @@ class Outbox:
     def requeue(self, reference: str) -> OutboxEntry:
         """Staff send a parked dossier again (after fixing the cause); it is due at once."""
         now = self._now().timestamp()
-        try:
-            with self._write() as conn:
-                changed = conn.execute(
+        changed = self._db.write(
+            lambda conn: (
+                conn.execute(
                     "UPDATE entries SET state = 'pending', attempts = 0, next_attempt_ts = ?, "
                     "alerted = 0 WHERE reference = ? AND state = 'parked'",
                     (now, reference.strip()),
                 ).rowcount
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: cannot requeue {reference}: {e}") from e
+            ),
+            doing=f"cannot requeue {reference}",
+        )
         if not changed:
             raise OutboxError(f"{reference.strip()!r} is not a parked dossier of this outbox")
         self._notify()
@@ -1240,13 +1089,13 @@ class Outbox:
     def make_due(self) -> int:
         """Make every pending entry due now (``flush``); how many are pending."""
         now = self._now().timestamp()
-        try:
-            with self._write() as conn:
-                count = conn.execute(
+        count: int = self._db.write(
+            lambda conn: (
+                conn.execute(
                     "UPDATE entries SET next_attempt_ts = ? WHERE state = 'pending'", (now,)
                 ).rowcount
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: {e}") from e
+            )
+        )
         self._notify()
         return count
 
@@ -1263,17 +1112,16 @@ class Outbox:
 
     def begin_attempt(self, entry_id: int) -> bool:
         """Count an attempt before sending (so a crash loop shows); False if not pending."""
-        try:
-            with self._write() as conn:
-                return bool(
-                    conn.execute(
-                        "UPDATE entries SET attempts = attempts + 1, last_attempt_ts = ? "
-                        "WHERE id = ? AND state = 'pending'",
-                        (self._now().timestamp(), entry_id),
-                    ).rowcount
-                )
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: {e}") from e
+        now = self._now().timestamp()
+        return self._db.write(
+            lambda conn: bool(
+                conn.execute(
+                    "UPDATE entries SET attempts = attempts + 1, last_attempt_ts = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (now, entry_id),
+                ).rowcount
+            )
+        )
 
     def _stored(self, entry_id: int) -> tuple[dict[str, Any], dict[str, bytes]]:
         """The stored dossier's JSON and its opened blobs; OutboxEntryDamaged if they do not
@@ -1317,40 +1165,42 @@ class Outbox:
         the entry was no longer pending (another sender recorded it first).
         """
         now = self._now().timestamp()
-        try:
-            with self._write() as conn:
-                row = conn.execute(
-                    "SELECT reference, idempotency_key, procedure_code, created_at, "
-                    "purge_on_delivery FROM entries WHERE id = ? AND state = 'pending'",
-                    (entry_id,),
-                ).fetchone()
-                if row is None:
-                    return False
-                answer = json.dumps(result.to_dict(), ensure_ascii=False)
-                if row[4]:
-                    conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
-                else:
-                    conn.execute(
-                        "UPDATE entries SET state = 'delivered', result = ?, delivered_ts = ?, "
-                        "next_attempt_ts = NULL, last_error_kind = NULL WHERE id = ?",
-                        (answer, now, entry_id),
-                    )
-                    conn.execute(
-                        "DELETE FROM blobs WHERE entry_id = ? AND name = ?",
-                        (entry_id, _ERROR_BLOB),
-                    )
+
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT reference, idempotency_key, procedure_code, created_at, "
+                "purge_on_delivery FROM entries WHERE id = ? AND state = 'pending'",
+                (entry_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            answer = json.dumps(result.to_dict(), ensure_ascii=False)
+            if row[4]:
+                conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+            else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO delivered (reference, idempotency_key, "
-                    "procedure_code, created_at, result, delivered_ts) VALUES (?, ?, ?, ?, ?, ?)",
-                    (row[0], row[1], row[2], row[3], answer, now),
+                    "UPDATE entries SET state = 'delivered', result = ?, delivered_ts = ?, "
+                    "next_attempt_ts = NULL, last_error_kind = NULL WHERE id = ?",
+                    (answer, now, entry_id),
                 )
                 conn.execute(
-                    "UPDATE entries SET next_attempt_ts = ? "
-                    "WHERE state = 'pending' AND next_attempt_ts > ?",
-                    (now, now),
+                    "DELETE FROM blobs WHERE entry_id = ? AND name = ?",
+                    (entry_id, _ERROR_BLOB),
                 )
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: cannot record delivery: {e}") from e
+            conn.execute(
+                "INSERT OR REPLACE INTO delivered (reference, idempotency_key, "
+                "procedure_code, created_at, result, delivered_ts) VALUES (?, ?, ?, ?, ?, ?)",
+                (row[0], row[1], row[2], row[3], answer, now),
+            )
+            conn.execute(
+                "UPDATE entries SET next_attempt_ts = ? "
+                "WHERE state = 'pending' AND next_attempt_ts > ?",
+                (now, now),
+            )
+            return True
+
+        if not self._db.write(op, doing="cannot record delivery"):
+            return False
         self._notify()
         return True
 
@@ -1368,35 +1218,38 @@ class Outbox:
         """
         now = self._now().timestamp()
         kind = type(error).__name__
-        try:
-            with self._write() as conn:
-                row = conn.execute(
-                    "SELECT alerted FROM entries WHERE id = ? AND state = 'pending'", (entry_id,)
-                ).fetchone()
-                if row is None:
-                    return False
-                conn.execute(
-                    "UPDATE entries SET state = ?, last_error_kind = ?, next_attempt_ts = ?, "
-                    "alerted = 1 WHERE id = ?",
-                    (
-                        EntryState.PARKED.value if park else EntryState.PENDING.value,
-                        kind,
-                        None if park else now + retry_in_s,
-                        entry_id,
-                    ),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO blobs (entry_id, name, sealed) VALUES (?, ?, ?)",
-                    (
-                        entry_id,
-                        _ERROR_BLOB,
-                        self._cipher.seal(entry_id, _ERROR_BLOB, str(error).encode("utf-8")),
-                    ),
-                )
-        except sqlite3.Error as e:
-            raise OutboxError(f"outbox {self.path}: cannot record a failure: {e}") from e
+
+        def op(conn: sqlite3.Connection) -> bool | None:
+            row = conn.execute(
+                "SELECT alerted FROM entries WHERE id = ? AND state = 'pending'", (entry_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE entries SET state = ?, last_error_kind = ?, next_attempt_ts = ?, "
+                "alerted = 1 WHERE id = ?",
+                (
+                    EntryState.PARKED.value if park else EntryState.PENDING.value,
+                    kind,
+                    None if park else now + retry_in_s,
+                    entry_id,
+                ),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO blobs (entry_id, name, sealed) VALUES (?, ?, ?)",
+                (
+                    entry_id,
+                    _ERROR_BLOB,
+                    self._cipher.seal(entry_id, _ERROR_BLOB, str(error).encode("utf-8")),
+                ),
+            )
+            return bool(row[0])
+
+        alerted = self._db.write(op, doing="cannot record a failure")
+        if alerted is None:
+            return False
         self._notify()
-        return not row[0]
+        return not alerted
 
     def alert(self, message: str) -> None:
         """Tell staff (callback and log ERROR)."""
