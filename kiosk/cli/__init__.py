@@ -7,5 +7,6 @@ chip.py         ``chip read|simulate``
 outbox.py       ``submit``, ``outbox status|flush``
 printer.py      ``printer …``, ``receipt render``
 queue.py        ``queue …``
+staff.py        ``staff add|list|remove|pin``, ``audit verify|show``
 vision.py       ``ocr mrz|qr``, ``scan``
 """

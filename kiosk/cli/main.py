@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.cli.outbox import add_outbox_commands
     from kiosk.cli.printer import add_printer_commands, add_receipt_commands
     from kiosk.cli.queue import add_queue_commands
+    from kiosk.cli.staff import add_staff_commands
     from kiosk.cli.vision import add_vision_commands
 
     add_chip_commands(sub, common)
@@ -252,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_queue_commands(sub, common)
     add_printer_commands(sub, common)
     add_receipt_commands(sub, common)
+    add_staff_commands(sub, common)
     return parser
 
 
