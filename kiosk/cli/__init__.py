@@ -8,5 +8,6 @@ outbox.py       ``submit``, ``outbox status|flush``
 printer.py      ``printer …``, ``receipt render``
 queue.py        ``queue …``
 staff.py        ``staff add|list|remove|pin``, ``audit verify|show``
+usage.py        ``UsageError``: bad input, one line, exit code 2
 vision.py       ``ocr mrz|qr``, ``scan``
 """

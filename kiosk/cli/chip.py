@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli.usage import UsageError
+
 
 def add_chip_commands(sub: Any, common: Any) -> None:
     chip = sub.add_parser("chip", help="read or simulate a CCCD chip")
@@ -186,6 +188,4 @@ def cmd_chip_simulate(args: argparse.Namespace) -> int:
 
 
 def _usage(message: str) -> Exception:
-    from kiosk.cli.main import UsageError
-
     return UsageError(message)

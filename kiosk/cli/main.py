@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli.usage import UsageError
 from kiosk.config.settings import (
     ConfigError,
     check_config,
@@ -178,10 +179,6 @@ def data_file_problems(cfg: Any) -> list[str]:
     except KioskError as exc:
         problems.append(str(exc))
     return problems
-
-
-class UsageError(Exception):
-    """Bad command-line input: one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

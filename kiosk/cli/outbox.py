@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.app.services import KioskParts
+from kiosk.cli.usage import UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,8 +76,6 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 
 
 def _usage(message: str) -> Exception:
-    from kiosk.cli.main import UsageError
-
     return UsageError(message)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.app.services import KioskParts
+from kiosk.cli.usage import UsageError
 
 
 def add_queue_commands(sub: Any, common: Any) -> None:
@@ -129,8 +130,6 @@ def _describe(ticket: Any) -> str:
 
 
 def _usage(message: str) -> Exception:
-    from kiosk.cli.main import UsageError
-
     return UsageError(message)
 
 

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli.usage import UsageError
 from kiosk.staff.accounts import (
     AccountBook,
     Role,
@@ -230,6 +231,4 @@ def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 
 
 def _usage(message: str) -> Exception:
-    from kiosk.cli.main import UsageError
-
     return UsageError(message)
