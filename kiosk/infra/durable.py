@@ -1,5 +1,6 @@
-"""Making a change to the file system survive a power cut: fsync of a folder after a file in it
-was created, renamed or removed (the folder's entry is what a crash would otherwise lose)."""
+"""Making a change to the file system survive a power cut: every byte written and synced to
+disk (``write_synced``), and fsync of a folder after a file in it was created, renamed or removed
+(the folder's entry is what a crash would otherwise lose)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def write_synced(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked), then fsync."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kiosk.infra.clock import now_vietnam, to_vietnam_time
-from kiosk.infra.durable import fsync_dir
+from kiosk.infra.durable import fsync_dir, write_synced
 from kiosk.infra.text import nfc, nfc_deep
 from kiosk.staff.errors import AuditLogError
 
@@ -371,10 +371,7 @@ class AuditLog:
             entry = self._entry(last, actor, action, detail)
             lines.append(entry)
             out += b"".join(canonical_json(e.to_dict()) + b"\n" for e in lines)
-            view = memoryview(out)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_synced(fd, out)
         finally:
             os.close(fd)
         if size == 0:

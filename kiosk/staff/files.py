@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kiosk.infra.durable import fsync_dir
+from kiosk.infra.durable import fsync_dir, write_synced
 from kiosk.staff.errors import StaffFileError
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def write_private_json(path: Path, payload: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_synced(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
