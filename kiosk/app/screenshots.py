@@ -162,12 +162,9 @@ def _show_extra_state(
     if name == "documents_live":  # the camera's preview with the guidance
         screen = app.screens[Step.DOCUMENTS]
         screen.capture(next(r.id for r in flow.documents.requirements() if not r.is_declaration))
-        for _ in range(5):  # a busy machine may see the page captured before a preview
-            pilot.wait_for(lambda s=screen: s.progress > 0 or s.phase == "review")
-            if screen.phase != "review":
-                break
-            screen.retake_live()
-        screen._stop_polling()  # the frame shown stays; the camera closes with the step
+        screen._stop_polling()
+        flow.documents.hold_live_still(2)  # the same frame and progress on every machine
+        screen.poll()
     if name == "documents_review":  # the captured page, straightened, to accept or retake
         screen = app.screens[Step.DOCUMENTS]
         screen.capture(next(r.id for r in flow.documents.requirements() if not r.is_declaration))

@@ -82,47 +82,62 @@ class LiveCapture:
         with self._lock:
             return self._latest
 
-    def _publish(self, view: LiveView) -> None:
+    def _publish(self, view: LiveView) -> LiveView:
         with self._lock:
             self._sequence += 1
             self._latest = LiveView(**{**view.__dict__, "sequence": self._sequence})
+            return self._latest
 
     def capture_next(self) -> None:
         """Capture the next frame without waiting for a steady page."""
         self._force_next = True
 
+    def hold_still(self, frames: int) -> LiveView | None:
+        """Stop the loop and analyse exactly ``frames`` frames of a freshly opened camera on the
+        calling thread: the same view on every run whatever the machine's speed (the
+        screenshots' still of the live camera). Returns the last view, also ``latest()``."""
+        self.stop()
+        self.camera.close()
+        analyser = self._analyser_factory()
+        view = None
+        for _ in range(frames):
+            view = self._analyse_one(analyser)
+            if view is None or view.captured is not None:
+                break
+        return view
+
     def _run(self) -> None:
         analyser = self._analyser_factory()
         while not self._stop.is_set():
-            if self._force_next and hasattr(analyser, "force_next"):
-                self._force_next = False
-                analyser.force_next()
             started = time.monotonic()
-            try:
-                if not self.camera.is_open:
-                    self.camera.open()
-                frame = self.camera.read()
-            except KioskError as exc:
-                log.warning("live capture: %s", exc)
-                self._publish(
-                    LiveView(
-                        np.zeros((90, 160, 3), np.uint8),
-                        None,
-                        exc.msgid,
-                        0.0,
-                        error=exc,
-                    )
-                )
+            view = self._analyse_one(analyser)
+            if view is None:
                 self._stop.wait(RETRY_AFTER_S)
                 continue
-            self.frames += 1
-            view = analyser(frame)
-            self._publish(view)
             if view.captured is not None:
                 return  # the citizen now accepts or retakes: no more frames needed
             rest = FRAME_INTERVAL_S - (time.monotonic() - started)
             if rest > 0:
                 self._stop.wait(rest)
+
+    def _analyse_one(self, analyser: Any) -> LiveView | None:
+        """Read and analyse one frame and publish its view; None when the camera failed (the
+        failure is published for the screen)."""
+        if self._force_next and hasattr(analyser, "force_next"):
+            self._force_next = False
+            analyser.force_next()
+        try:
+            if not self.camera.is_open:
+                self.camera.open()
+            frame = self.camera.read()
+        except KioskError as exc:
+            log.warning("live capture: %s", exc)
+            self._publish(
+                LiveView(np.zeros((90, 160, 3), np.uint8), None, exc.msgid, 0.0, error=exc)
+            )
+            return None
+        self.frames += 1
+        return self._publish(analyser(frame))
 
 
 def preview_of(frame: np.ndarray) -> tuple[np.ndarray, float]:

@@ -135,6 +135,12 @@ class DocumentsJourney:
         """The newest analysed frame (``LiveView``), None while the camera is closed."""
         return self._live.latest() if self._live is not None else None
 
+    def hold_live_still(self, frames: int) -> None:
+        """Freeze the live camera on its ``frames``-th frame from opening (the screenshots' still:
+        the same preview and progress on every machine)."""
+        if self._live is not None:
+            self._live.hold_still(frames)
+
     def page_captured(self) -> None:
         """The screen saw the captured page: the citizen now keeps it or takes it again."""
         self._phase(DocumentsPhase.REVIEW)
