@@ -5,12 +5,13 @@ One house with rooms; each room's ``__init__`` draws its own map. Imports run do
 
     cli/        the ``kiosk`` command, one module per group
     app/        composition root: config → services → flow → Kivy shell; screenshots
-    demo/       sample citizens, dossiers, receipts
+    demo/ telemetry/   sample citizens, dossiers, receipts; the Prometheus metrics
     flow/       the citizen's actions → I/O → session; the ``Services`` it works with
     camera/     the session's frame loops: card scan, receipt scan, live document capture
     delivery/   the back-office interface, signed HTTP client, the durable outbox
     dossier/    dossier model and codes, rules shared with the back office, working days
-    forms/ session/ tickets/ printing/   declaration forms; the session; the queue; what prints
+    forms/ session/ tickets/ printing/ staff/   declaration forms; the session; the queue;
+                what prints; staff accounts and the audit log
     vision/     image work: page finder, quality, MRZ and QR readers, OCR, PDF
     identity/   the ID number's rules, ``Identity``, the chip service
     emrtd/ catalog/ config/ infra/   ICAO 9303; procedures and agencies; config; clock, files

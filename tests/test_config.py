@@ -402,9 +402,11 @@ def test_unknown_section(tmp_path: Path) -> None:
     found = lines(check_config(path, env={}))
     assert found == [
         f'{path}: [camra]: unknown section, did you mean "[camera]"? '
-        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue)",
+        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue, "
+        "telemetry)",
         f"{path}: [extras]: unknown section "
-        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue)",
+        "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue, "
+        "telemetry)",
     ]
 
 

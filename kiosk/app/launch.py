@@ -2,6 +2,8 @@
 
 ``run_kiosk()`` is ``kiosk run``. Kivy is imported inside the functions, after
 ``screens.kivy_env.prepare_kivy()``, so the rest of ``kiosk`` stays importable without a display.
+``build_kiosk()`` is the kiosk without its screens: the services, the flow over them, and the
+Prometheus metrics watching the flow and served on ``[telemetry] metrics_port``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import os
 import signal
 from typing import Any
 
-from kiosk.app.services import build_services
+from kiosk.app.services import KioskParts
 from kiosk.config.settings import KioskConfig
 from kiosk.flow.kiosk_flow import KioskFlow
-from kiosk.flow.runner import ThreadRunner
+from kiosk.flow.runner import Runner, ThreadRunner
 from kiosk.session.state import Session
+from kiosk.telemetry.metrics import KioskMetrics
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,23 @@ def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
         scratch_root=cfg.kiosk.data_dir / "sessions",
         clock=clock,
     )
+
+
+def build_kiosk(
+    cfg: KioskConfig, runner: Runner, *, clock: Any = None
+) -> tuple[KioskFlow, KioskMetrics]:
+    """The running kiosk's flow (its services started, closed by ``flow.services.close()``)
+    and its metrics, watching the flow and served on ``[telemetry] metrics_port``. ``clock``
+    (monotonic seconds) times the session's idle rule and the metrics' durations."""
+    parts = KioskParts(cfg)
+    services = parts.services(serve_metrics=True)
+    try:
+        flow = KioskFlow(make_session(cfg, clock), services, runner)
+        parts.metrics.watch(flow.session, flow.events, clock=clock)
+    except BaseException:
+        services.close()
+        raise
+    return flow, parts.metrics
 
 
 def run_kiosk(
@@ -52,9 +72,9 @@ def run_kiosk(
 
     from screens.shell import KioskApp
 
-    services = build_services(cfg)
     runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
-    flow = KioskFlow(make_session(cfg), services, runner)
+    flow, _metrics = build_kiosk(cfg, runner)
+    services = flow.services
     app = KioskApp(flow, cfg.kiosk)
 
     def started(*_args: Any) -> None:  # returns None: a true result would stop the dispatch

@@ -6,7 +6,9 @@ each part on first use, once, remembering how to close it. ``kiosk run`` asks it
 ``Services`` (kiosk/flow/services.py) the flow works with; each CLI command asks it for only the
 parts it needs (``kiosk queue`` the ticket store, ``kiosk outbox`` the outbox and a sender,
 ``kiosk chip read`` the card reader and the trust store, ``kiosk printer`` the printer), so a
-command and the running kiosk open the same files the same way.
+command and the running kiosk open the same files the same way. Its ``metrics`` (Prometheus,
+kiosk/telemetry/) read the ``Services`` it builds; ``services(serve_metrics=True)`` (``kiosk
+run``) also serves them on ``[telemetry] metrics_port``, closed with the services.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ if TYPE_CHECKING:  # types only: each part's module is imported when the part is
     from kiosk.dossier.workdays import HolidayCalendar
     from kiosk.emrtd.passive_auth import TrustStore
     from kiosk.identity.chip_service import ChipService
+    from kiosk.telemetry.metrics import KioskMetrics
+    from kiosk.telemetry.server import MetricsServer
     from kiosk.tickets.config import QueueConfig
     from kiosk.tickets.store import TicketStore
 
@@ -290,9 +294,33 @@ class KioskParts:
             ),
         )
 
+    # ------------------------------------------------------------------ telemetry
+    @property
+    def metrics(self) -> KioskMetrics:
+        """The kiosk's Prometheus metrics, in a registry of their own."""
+        from kiosk.telemetry.metrics import KioskMetrics
+
+        return self._part("metrics", lambda: KioskMetrics(self.cfg.kiosk.id))
+
+    def metrics_server(self) -> MetricsServer | None:
+        """``metrics`` served on ``[telemetry] metrics_host:metrics_port``; None when the port
+        is 0 (off) or cannot be had (a warning in the log: the kiosk goes on without it)."""
+        from kiosk.telemetry.server import serve_metrics
+
+        def build() -> MetricsServer | None:
+            settings = self.cfg.telemetry
+            server = serve_metrics(
+                self.metrics.registry, settings.metrics_host, settings.metrics_port
+            )
+            return None if server is None else self._closing(server, server.stop)
+
+        return self._part("metrics_server", build)
+
     # ------------------------------------------------------------------ the whole kiosk
-    def services(self) -> Services:
-        """Everything the flow works with; the returned ``Services`` owns closing it all."""
+    def services(self, *, serve_metrics: bool = False) -> Services:
+        """Everything the flow works with; the returned ``Services`` owns closing it all.
+        ``metrics`` read it from now on; with ``serve_metrics`` (``kiosk run``) they are
+        served too, until the services close."""
         services = Services(
             config=self.cfg,
             catalog=self.catalog,
@@ -310,9 +338,14 @@ class KioskParts:
             sender=self.sender(start=True),
             chip=self.chip,
         )
+        metrics = self.metrics
+        metrics.read_from(services)
+        if serve_metrics:
+            self.metrics_server()
         services._closers = self._closers
         self._closers = []
         self._built.clear()
+        self._built["metrics"] = metrics  # nothing to close: it stays, reading these services
         return services
 
 

@@ -161,6 +161,14 @@ class QueueConfigFile:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """[telemetry]: the kiosk's Prometheus metrics, served on a local port (0 = off)."""
+
+    metrics_port: int
+    metrics_host: str
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     """The whole configuration; ``source`` is the absolute path of the file it came from."""
 
@@ -172,6 +180,7 @@ class KioskConfig:
     catalog: CatalogSettings
     outbox: OutboxConfig
     queue: QueueConfigFile
+    telemetry: TelemetrySettings
     source: Path
 
 
@@ -260,6 +269,10 @@ def _check_host(value: str) -> str | None:
     if any(ch.isspace() for ch in value):
         return f"{show(value)} contains spaces"
     return None
+
+
+def _check_bind_host(value: str) -> str | None:
+    return _not_blank(value) or _check_host(value)
 
 
 _NAME_REGEX: Final = r"[A-Za-z0-9._-]{1,64}"
@@ -654,6 +667,30 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
         QueueConfigFile,
         "the queue of the one-stop-shop: services, counters, priority and calling policy",
         (KeySpec("file", Kind.PATH, "the queue file", "queue.toml"),),
+    ),
+    SectionSpec(
+        "telemetry",
+        TelemetrySettings,
+        "the kiosk's Prometheus metrics for fleet monitoring",
+        (
+            KeySpec(
+                "metrics_port",
+                Kind.INT,
+                "the TCP port serving Prometheus metrics at /metrics (0 = off)",
+                0,
+                minimum=0,
+                maximum=65535,
+                allowed_text="whole number from 0 to 65535 (0 = no metrics), e.g. 9464",
+            ),
+            KeySpec(
+                "metrics_host",
+                Kind.STR,
+                "the address the metrics port listens on (127.0.0.1: this machine only)",
+                "127.0.0.1",
+                allowed_text='a host name or IP address, e.g. "127.0.0.1" or "0.0.0.0" (all)',
+                check=_check_bind_host,
+            ),
+        ),
     ),
 )
 

@@ -4,7 +4,8 @@
 citizen leaves (finished, cancelled, timed out) their ``CitizenToken`` is set, waits watching it
 give up, and answers that come back later are dropped (``left`` wipes what they carried) instead
 of landing in the next citizen's session. Failures become a ``Notice`` for the step whose action
-failed; the log gets the technical detail.
+failed; the log gets the technical detail. When a session ends, ``SessionEnded`` says how: what
+the citizen got (a step of ``RESULT_STEPS`` was reached), else how they left (``EndReason``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,27 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kiosk.errors import KioskError
-from kiosk.flow.events import Events, Notice
+from kiosk.flow.events import Events, Notice, SessionEnded, SessionOutcome
 from kiosk.flow.runner import CitizenGone, CitizenToken, Runner
 from kiosk.flow.services import Services
-from kiosk.session.state import Session, Step
+from kiosk.session.state import EndReason, Journey, Session, Step
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: The steps that mean the citizen got what they came for, whatever ends the session after.
+RESULT_STEPS = {
+    Step.RECEIPT: SessionOutcome.SUBMITTED,
+    Step.TICKET: SessionOutcome.TICKET,
+    Step.LOOKUP_RESULT: SessionOutcome.LOOKUP,
+}
+LEFT = {
+    EndReason.CANCELLED: SessionOutcome.CANCELLED,
+    EndReason.TIMEOUT: SessionOutcome.TIMED_OUT,
+    EndReason.DECLINED: SessionOutcome.DECLINED,
+    EndReason.COMPLETED: SessionOutcome.CANCELLED,  # completed without a result: never seen
+}
 
 
 class FlowContext:
@@ -35,12 +49,21 @@ class FlowContext:
         self.runner = runner
         self.events = events
         self.token = CitizenToken()  # the citizen at the kiosk now
+        self._journey: Journey | None = None  # the session's, until it ends
+        self._got: SessionOutcome | None = None  # what the citizen got, once they got it
         session.subscribe(self._on_step)
 
     def _on_step(self, session: Session, old: Step, new: Step) -> None:
+        if old is Step.WELCOME:
+            self._journey, self._got = session.journey, None
+        self._got = RESULT_STEPS.get(new, self._got)
         if new is Step.WELCOME:  # the citizen left: their work stops, their answers are dropped
             self.token.leave()
             self.token = CitizenToken()
+            if self._journey is not None:
+                reason = session.last_end or EndReason.CANCELLED
+                self.events.emit(SessionEnded(self._journey, self._got or LEFT[reason]))
+            self._journey = self._got = None
 
     @property
     def kiosk_id(self) -> str:

@@ -8,7 +8,9 @@ Phases (``IdentifyPhase``, owned by the session)::
 
 ``confirm_chip_identity`` ("this is me") identifies the citizen and, when the chip proved the
 card is here, asks the back office for the citizen's papers on file. The BAC key read from the
-MRZ and the chip's proof of presence live in the session and are wiped with it.
+MRZ and the chip's proof of presence live in the session and are wiped with it. Each camera
+scan and each chip read ends with a ``CardScanFinished`` / ``ChipReadFinished`` event naming how
+it ended (``card_scan_result``, ``chip_read_result``), for the kiosk's metrics.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import Any
 from kiosk.errors import KioskError
 from kiosk.flow import papers_on_file
 from kiosk.flow.context import FlowContext
-from kiosk.flow.events import NumberScanned, ReadProgress
+from kiosk.flow.events import (
+    CardScanFinished,
+    CardScanResult,
+    ChipReadFinished,
+    ChipReadResult,
+    NumberScanned,
+    ReadProgress,
+)
+from kiosk.flow.runner import CitizenGone
 from kiosk.identity.id_number import normalise_id_number
 from kiosk.identity.model import Identity
 from kiosk.session.state import IdentifyPhase, Step
@@ -59,7 +69,17 @@ class IdentifyJourney:
         self._phase(IdentifyPhase.SCANNING)
 
         def work() -> Any:
-            return scan_card_with_camera(ctx.services.camera, kind, seconds=seconds)
+            try:
+                scan = scan_card_with_camera(ctx.services.camera, kind, seconds=seconds)
+            except Exception as exc:
+                scanned(card_scan_result(exc))
+                raise
+            scanned(CardScanResult.OK)
+            return scan
+
+        def scanned(result: CardScanResult) -> None:
+            if kind in ("qr", "mrz"):
+                ctx.emit_from_worker(CardScanFinished("qr" if kind == "qr" else "mrz", result))
 
         def found(scan: Any) -> None:
             if ctx.session.step is not Step.IDENTIFY:
@@ -98,9 +118,15 @@ class IdentifyJourney:
             # The back office's challenge, signed by the chip in the same session: proof that
             # the card is here, for the citizen's papers on file (none if it does not answer).
             challenge = papers_on_file.request_challenge(ctx.services.backoffice)
-            return ctx.services.chip.read(
-                number, progress, mrz_key=mrz_key, aa_challenge=challenge, check=token.check
-            )
+            try:
+                outcome = ctx.services.chip.read(
+                    number, progress, mrz_key=mrz_key, aa_challenge=challenge, check=token.check
+                )
+            except Exception as exc:
+                ctx.emit_from_worker(ChipReadFinished(chip_read_result(exc)))
+                raise
+            ctx.emit_from_worker(ChipReadFinished(chip_read_result(None, outcome)))
+            return outcome
 
         def finished(outcome: Any) -> None:
             if ctx.session.step is not Step.IDENTIFY:  # the citizen went back meanwhile
@@ -156,3 +182,45 @@ def wipe_outcome(outcome: Any) -> None:
     outcome.identity.wipe()
     if outcome.presence is not None:
         outcome.presence.wipe()
+
+
+def chip_read_result(exc: BaseException | None, outcome: Any = None) -> ChipReadResult:
+    """How a chip read ended: its failure ``exc``, else its ``outcome`` (a ``ChipOutcome``)."""
+    from devices.base import CardError, CardRemoved, DeviceUnavailable
+    from devices.card_reader.interface import NoCard
+    from kiosk.emrtd.errors import AccessDenied, EmrtdError
+    from kiosk.identity import chip_service as chip
+
+    if exc is None:
+        unverified = outcome is not None and outcome.warning_msgid is not None
+        return ChipReadResult.OK_UNVERIFIED if unverified else ChipReadResult.OK
+    kinds: tuple[tuple[type[BaseException], ChipReadResult], ...] = (
+        (CitizenGone, ChipReadResult.ABANDONED),
+        (NoCard, ChipReadResult.NO_CARD),
+        (AccessDenied, ChipReadResult.ACCESS_DENIED),
+        (chip.CardNotAuthentic, ChipReadResult.NOT_AUTHENTIC),
+        (chip.CardExpired, ChipReadResult.EXPIRED),
+        (chip.SignerNotTrusted, ChipReadResult.SIGNER_REFUSED),
+        (chip.WrongCard, ChipReadResult.WRONG_CARD),
+        (DeviceUnavailable, ChipReadResult.READER_ERROR),
+        (CardRemoved, ChipReadResult.CARD_ERROR),
+        (CardError, ChipReadResult.CARD_ERROR),
+        (EmrtdError, ChipReadResult.CARD_ERROR),
+    )
+    return next((result for kind, result in kinds if isinstance(exc, kind)), ChipReadResult.ERROR)
+
+
+def card_scan_result(exc: BaseException | None) -> CardScanResult:
+    """How a scan of the card's QR or MRZ ended: its failure ``exc``, or None (read)."""
+    from devices.base import DeviceError
+    from kiosk.camera.card_scan import ScanFailed
+
+    if exc is None:
+        return CardScanResult.OK
+    if isinstance(exc, ScanFailed):
+        return CardScanResult.NOT_FOUND
+    if isinstance(exc, DeviceError):
+        return CardScanResult.CAMERA_ERROR
+    if isinstance(exc, KioskError):  # the vision's errors: an MRZ that fails its checks, ...
+        return CardScanResult.UNREADABLE
+    return CardScanResult.ERROR
