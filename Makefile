@@ -28,7 +28,7 @@ lint: setup
 screenshots: setup
 	$(KIVY_ENV) $(VENV)/bin/kiosk screenshot --all out/screens
 
-# After an intended change of a screen: regenerate tests/rendered/reference/ (look at each image).
+# After an intended change of a screen: regenerate tests/screens/rendered/reference/ (look at each image).
 references: setup
 	$(KIVY_ENV) $(PY) scripts/update_references.py
 

@@ -1,7 +1,7 @@
 """motcua-kiosk: the logic of a self-service one-stop-shop kiosk, importable without a display.
 
 One house with rooms; each room's ``__init__`` draws its own map. Imports run down this list
-(pyproject.toml ``[tool.importlinter]``, checked by tests/test_import_contracts.py)::
+(pyproject.toml ``[tool.importlinter]``, checked by tests/project/test_import_contracts.py)::
 
     cli/        the ``kiosk`` command, one module per group
     app/        composition root: config → services → flow → Kivy shell; screenshots

@@ -1,7 +1,7 @@
 """List every message id the kiosk shows, from the kv rules, the screens and the error classes.
 
-Used by tests/test_i18n.py to check that the Vietnamese catalog translates each of them, and by
-developers (``python scripts/list_msgids.py``) to see what to add to kiosk.po.
+Used by tests/project/test_i18n.py to check that the Vietnamese catalog translates each of them,
+and by developers (``python scripts/list_msgids.py``) to see what to add to kiosk.po.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The screens are rendered by ``kiosk screenshot --all --modes all --check`` in a 
 own, in vi and en × normal, large text and high contrast, with the wall clock held at
 ``REFERENCE_AT`` so that dates, dossier codes and the receipt's QR are the same every day. The
 references are kept at half size (``SCALE``): enough to see a missing photo or a clipped title,
-small enough for the repository. tests/rendered/test_rendered_screens.py compares against them.
+small enough for the repository. tests/screens/rendered/test_rendered_screens.py compares against
+them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = ROOT / "tests" / "rendered" / "reference"
+REFERENCE_DIR = ROOT / "tests" / "screens" / "rendered" / "reference"
 REFERENCE_AT = "2026-12-07T09:30"  # a Monday morning: a working day, an ordinary queue
 SCALE = 0.5
 # A pixel differs when a channel moves by more than PIXEL_DELTA of 255; an image differs when

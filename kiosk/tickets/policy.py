@@ -20,7 +20,7 @@ Modes
    can bring many ordinary tickets to the bound at once and they then wait several service
    times past it; with it and equal service times, no ticket waits longer than ``max_wait_s``
    (or first come, first served's own longest wait, when even that cannot keep the bound)
-   plus one service time (tests/test_queue_policy.py checks this with hypothesis).
+   plus one service time (tests/tickets/test_queue_policy.py checks this with hypothesis).
 4. **FIFO within a class**, by issue time (then by key, the store's row id).
 
 ``strict``: priority tickets always first, FIFO within each class, no bound (the seed's policy).
