@@ -11,6 +11,7 @@ Layout::
     dossiers.py   receiving (codes, appointment, idempotency), look-up, staff moves, report
     presence.py   the citizen's presence proved by the chip, papers on file
     fleet.py      kiosks, heartbeats, commands
+    fleet_alerts.py  the fleet page's view of each kiosk and its alerts (config/monitoring/'s rules)
     api.py        the /api/v1 routes; schemas.py their bodies; errors.py the error shape
     staff.py      the staff page (templates/, static/)
     app.py        create_app(settings); openapi.json is the committed API description

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from backoffice import dossiers, fleet, presence
@@ -40,6 +40,7 @@ from backoffice.schemas import (
     PapersOut,
     PresenceIn,
     PresenceOut,
+    ScreenshotOut,
     StatusChange,
     SubmissionAnswer,
 )
@@ -323,8 +324,11 @@ def get_paper(
     openapi_extra={"security": KIOSK},
 )
 def post_heartbeat(kiosk_id: KioskId, status: HeartbeatIn, ctx: Ctx, caller: Kiosk) -> Any:
+    """Stores the status (the last one also on the kiosk's row) and the audit entries that
+    continue the chain held for this kiosk; answers how many commands wait and up to which
+    audit entry the server holds the kiosk's log."""
     check_own(caller, kiosk_id)
-    return fleet.heartbeat(ctx, kiosk_id, status.model_dump(exclude_none=True))
+    return fleet.heartbeat(ctx, kiosk_id, status.model_dump(by_alias=True, exclude_unset=True))
 
 
 @router.get(
@@ -335,6 +339,7 @@ def post_heartbeat(kiosk_id: KioskId, status: HeartbeatIn, ctx: Ctx, caller: Kio
     openapi_extra={"security": KIOSK},
 )
 def get_commands(kiosk_id: KioskId, ctx: Ctx, caller: Kiosk) -> Any:
+    """Each with its ``mac``: the kiosk runs only commands whose MAC verifies, each once."""
     check_own(caller, kiosk_id)
     return {"commands": fleet.pending_commands(ctx, kiosk_id)}
 
@@ -360,6 +365,93 @@ def post_ack(kiosk_id: KioskId, command_id: int, ack: AckIn, ctx: Ctx, caller: K
 )
 def post_command(kiosk_id: KioskId, command: CommandIn, ctx: Ctx, _staff: Staff) -> Any:
     return fleet.queue_command(ctx, kiosk_id, command.command, command.args, "staff api")
+
+
+_SCREENSHOT_BODY = {
+    "required": True,
+    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@router.post(
+    "/kiosks/{kiosk_id}/screenshot",
+    response_model=ScreenshotOut,
+    summary="Upload what the kiosk shows now (PNG, at most 2 MiB; the last one is kept)",
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "more than 2 MiB"}},
+    openapi_extra={"requestBody": _SCREENSHOT_BODY, "security": KIOSK},
+)
+async def post_screenshot(request: Request, kiosk_id: KioskId) -> Any:
+    """The answer to a ``screenshot`` command. The body is read as it streams and refused
+    (413) past 2 MiB, before it is all received."""
+    ctx = ctx_of(request)
+    limit = fleet.MAX_SCREENSHOT_BYTES
+    too_large = ApiError(
+        413,
+        "too_large",
+        f"a screenshot is at most {limit} bytes",
+        f"ảnh chụp màn hình tối đa {limit} byte",
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    caller = await _verify_headers(request)
+    check_own(caller, kiosk_id)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    check_body(caller, bytes(body))
+    return await run_in_threadpool(fleet.store_screenshot, ctx, kiosk_id, bytes(body))
+
+
+@router.get(
+    "/kiosks/{kiosk_id}/screenshot",
+    summary="The kiosk's last screenshot (staff)",
+    responses={
+        **ERRORS,
+        200: {"content": {"image/png": {}}, "description": "the PNG"},
+        404: {"model": ErrorBody, "description": "no screenshot from this kiosk yet"},
+    },
+    response_class=Response,
+    openapi_extra={"security": STAFF},
+)
+def get_screenshot(kiosk_id: KioskId, ctx: Ctx, _staff: Staff) -> Any:
+    found = fleet.screenshot(ctx, kiosk_id)
+    if found is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no screenshot from kiosk {kiosk_id} yet",
+            f"chưa có ảnh chụp màn hình của ki-ốt {kiosk_id}",
+        )
+    png, received_at, digest = found
+    return Response(
+        png,
+        media_type="image/png",
+        headers={
+            "X-Received-At": received_at,
+            "X-Content-SHA256": digest,
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/kiosks/{kiosk_id}/audit",
+    response_model=list[dict[str, Any]],
+    summary="The kiosk's staff audit entries held here, after a sequence number (staff)",
+    responses=ERRORS,
+    openapi_extra={"security": STAFF},
+)
+def get_audit(
+    kiosk_id: KioskId,
+    ctx: Ctx,
+    _staff: Staff,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    return fleet.audit_entries(ctx, kiosk_id, since, limit)
 
 
 @router.get(

@@ -179,6 +179,44 @@ class KioskCommand(Base):
     ack_detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class AuditRecord(Base):
+    """One entry of a kiosk's staff audit log, shipped with its heartbeats (kiosk/staff/audit.py):
+    stored only when it continues the chain already stored for that kiosk."""
+
+    __tablename__ = "kiosk_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(40))  # at the kiosk, Vietnam time
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[float] = mapped_column(Float)
+    __table_args__ = (UniqueConstraint("kiosk_id", "seq"),)
+
+
+class AuditChainProblem(Base):
+    """Why a kiosk's last audit entries were refused (a chain that does not continue: entries
+    removed or edited, or the kiosk's log rewritten); cleared when its entries are taken again."""
+
+    __tablename__ = "kiosk_audit_problems"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    problem: Mapped[str] = mapped_column(Text)
+    since: Mapped[float] = mapped_column(Float)
+
+
+class KioskScreenshot(Base):
+    """The last screenshot a kiosk uploaded (PNG), asked for by the ``screenshot`` command."""
+
+    __tablename__ = "kiosk_screenshots"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[float] = mapped_column(Float)
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -3,7 +3,7 @@ in the OpenAPI document (backoffice/openapi.json)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,19 +106,70 @@ class PapersOut(BaseModel):
     documents: list[PaperOut]
 
 
-class HeartbeatIn(BaseModel):
+class DeviceStatusIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    versions: dict[str, Any] | None = None
-    devices: list[dict[str, Any]] | None = None
-    outbox_depth: int | None = None
-    paper: str | None = None
+    name: str | None = Field(None, description="card_reader, camera, printer or backoffice")
+    up: bool | None = None
+    mode: str | None = Field(None, description="simulated, pcsc, opencv, network, …")
+    detail: str | None = Field(None, description="English, for staff")
+
+
+class OutboxStatusIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    pending: int | None = None
+    parked: int | None = None
+    oldest_pending_age_s: float | None = None
+
+
+class TodayIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    sessions: int | None = None
+    submitted: int | None = None
+    ratings: int | None = None
+    satisfied: int | None = Field(None, description="ratings of level 4 or 5")
+
+
+class HeartbeatIn(BaseModel):
+    """A kiosk's status, schema 1 (kiosk/fleet/status.py); every field optional, others kept.
+    At most 64 KiB as compact JSON. ``audit`` is stored apart (the answer says how far)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    schema_version: int | None = Field(None, alias="schema", description="1")
+    sent_at: str | None = Field(None, description="the kiosk's time, ISO 8601 with +07:00")
+    interval_s: int | float | None = Field(None, description="seconds until the next heartbeat")
+    version: str | None = Field(None, description="the kiosk software's version")
+    mode: Literal["service", "maintenance", "out_of_service"] | None = None
+    out_of_service_message: dict[str, str] | None = Field(
+        None, description='what citizens read while out of service: {"vi": …, "en": …}'
+    )
+    devices: list[DeviceStatusIn] | None = None
+    paper: Literal["ok", "near_end", "out", "unknown"] | None = None
+    outbox: OutboxStatusIn | None = None
+    today: TodayIn | None = None
+    pin_failures_last_hour: int | None = None
+    audit: list[dict[str, Any]] | None = Field(
+        None,
+        description=(
+            "the kiosk's staff audit entries after the last one the server confirmed, oldest "
+            "first: {seq, at, kiosk, actor, action, detail, prev, hash} (kiosk/staff/audit.py)"
+        ),
+    )
 
 
 class HeartbeatOut(BaseModel):
     ok: bool
     server_time: str
     pending_commands: int
+    audit_received_through: int = Field(
+        0, description="the last audit entry of this kiosk the server holds (0: none)"
+    )
+    audit_problem: str | None = Field(
+        None, description="why entries after audit_received_through were not stored"
+    )
 
 
 class CommandOut(BaseModel):
@@ -130,6 +181,15 @@ class CommandOut(BaseModel):
     acked_at: str | None
     ok: bool | None
     detail: str
+    mac: str | None = Field(
+        None,
+        description=(
+            "to the kiosk only: hex HMAC-SHA256 under the kiosk's secret of "
+            '"motcua-kiosk/command/1\\n" + canonical JSON of {args, command, created_at, id, '
+            "kiosk_id} (sorted keys, no spaces, UTF-8); the kiosk runs no command whose MAC "
+            "does not verify"
+        ),
+    )
 
 
 class CommandsOut(BaseModel):
@@ -138,7 +198,10 @@ class CommandsOut(BaseModel):
 
 class CommandIn(BaseModel):
     command: str = Field(
-        description="reload-catalog, enter-maintenance, leave-maintenance, print-test-page, restart"
+        description=(
+            "reload-catalog, enter-maintenance, leave-maintenance, print-test-page, restart, "
+            "out-of-service (args message_vi, message_en), back-in-service, screenshot"
+        )
     )
     args: dict[str, Any] = Field(default_factory=dict)
 
@@ -152,8 +215,21 @@ class KioskOut(BaseModel):
     id: str
     disabled: bool
     last_seen_at: str | None
+    last_heartbeat_at: str | None = None
     last_status: dict[str, Any] | None
     pending_commands: int
+    audit_received_through: int = 0
+    audit_problem: str | None = Field(
+        None, description="why the kiosk's last audit entries were refused (chain broken)"
+    )
+    screenshot_at: str | None = None
+
+
+class ScreenshotOut(BaseModel):
+    ok: bool
+    received_at: str
+    size: int
+    sha256: str
 
 
 class HealthOut(BaseModel):

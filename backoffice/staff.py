@@ -1,11 +1,19 @@
-"""The staff page (trang cán bộ): server-rendered HTML in Vietnamese, no JavaScript.
+"""The staff page (trang cán bộ): server-rendered HTML in Vietnamese.
 
 ``/staff`` asks for the staff token once and keeps a session cookie (HttpOnly, SameSite=Strict,
 8 hours; its value is an expiry signed with HMAC under the staff token, so changing the token
 ends every session). Every form carries a CSRF field derived from the session. Pages: the
 dossiers (filters, pages of 50), one dossier (declaration, attachments, history, move it to a
-next state with a note for the citizen), a citizen's papers on file (add a PDF), the kiosks
-(last heartbeat, queue a command, recent commands).
+next state with a note for the citizen), a citizen's papers on file (add a PDF), and the fleet
+of kiosks (``/staff/kiosks``): each kiosk's last heartbeat, devices, paper, outbox, today's
+figures, mode, last screenshot and alerts (backoffice/fleet_alerts.py), a command to queue,
+the recent commands.
+
+Only the fleet page has a script (static/fleet.js, no framework, nothing from another site):
+every few seconds it fetches ``/staff/kiosks.json`` (the same rows, rendered by the same
+template, behind the same session) and swaps the cells that changed, so an operator sees a
+kiosk turn to an alert without reloading. Without the script the page is the same, as of
+its loading.
 """
 
 from __future__ import annotations
@@ -13,28 +21,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from backoffice import dossiers, fleet, presence
-from backoffice.auth import check_staff_token
+from backoffice.auth import KIOSK_ID_RE, check_staff_token
 from backoffice.context import Context
 from backoffice.errors import ApiError
+from backoffice.fleet_alerts import fleet_counts, kiosk_summary, time_vi
 from backoffice.storage import StorageError
+from kiosk.infra.clock import VIETNAM_TZ
 from kiosk.infra.text import format_vnd
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "motcua_staff"
 SESSION_S = 8 * 3600
 PAGE = 50
+FLEET_REFRESH_S = 5  # the fleet page's refresh; ``?refresh=N`` (1 to 300) for another
 STATE_VI = {
     "received": "Đã tiếp nhận",
     "in_progress": "Đang giải quyết",
@@ -99,6 +116,12 @@ def _back(url: str, **flash: str) -> RedirectResponse:
     if flash:
         url += ("&" if "?" in url else "?") + urlencode(flash)
     return RedirectResponse(url, status_code=303)
+
+
+def _fleet(ctx: Context) -> tuple[list[dict[str, Any]], datetime]:
+    """Every kiosk as the fleet page shows it, and the time it was read."""
+    now = datetime.fromtimestamp(ctx.clock(), VIETNAM_TZ)
+    return [kiosk_summary(k, now) for k in fleet.list_kiosks(ctx)], now
 
 
 def install(app: FastAPI) -> None:
@@ -273,28 +296,77 @@ def install(app: FastAPI) -> None:
     def staff_kiosks(request: Request) -> Response:
         session = _need_session(request)
         ctx = _ctx(request)
+        rows, now = _fleet(ctx)
+        refresh = request.query_params.get("refresh", "")
         return _page(
             request,
             "kiosks.html",
             session,
-            kiosks=fleet.list_kiosks(ctx),
+            kiosks=rows,
+            counts=fleet_counts(rows),
+            updated=time_vi(now),
+            refresh_s=min(max(int(refresh), 1), 300) if refresh.isdigit() else FLEET_REFRESH_S,
             commands=fleet.recent_commands(ctx),
             known=fleet.KNOWN_COMMANDS,
             flash=request.query_params.get("msg"),
+        )
+
+    @app.get("/staff/kiosks.json", include_in_schema=False)
+    def staff_kiosks_json(request: Request) -> Response:
+        """The fleet page's rows for its script: each kiosk's summary and its row's HTML."""
+        session = _session(request)
+        if session is None:  # a script cannot follow the login page: say so plainly
+            return JSONResponse(
+                {
+                    "error": "not_logged_in",
+                    "message_vi": "Phiên làm việc đã hết hạn: hãy tải lại trang và đăng nhập.",
+                },
+                status_code=401,
+                headers={"Cache-Control": "no-store"},
+            )
+        rows, now = _fleet(_ctx(request))
+        row_html = templates.get_template("fleet_row.html").module.kiosk_row  # type: ignore[attr-defined]
+        csrf = _csrf(request, session)
+        for row in rows:
+            row["html"] = str(row_html(row, csrf, fleet.KNOWN_COMMANDS))
+        return JSONResponse(
+            {
+                "generated_at": now.isoformat(timespec="seconds"),
+                "updated": time_vi(now),
+                "counts": fleet_counts(rows),
+                "kiosks": rows,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get("/staff/kiosks/{kiosk_id}/screenshot", include_in_schema=False)
+    def staff_screenshot(request: Request, kiosk_id: str) -> Response:
+        """The kiosk's last screenshot (PNG; 404: none yet)."""
+        _need_session(request)
+        found = fleet.screenshot(_ctx(request), kiosk_id) if KIOSK_ID_RE.match(kiosk_id) else None
+        if found is None:
+            return Response(status_code=404)
+        png, _received_at, sha256 = found
+        return Response(
+            png,
+            media_type="image/png",
+            headers={"Cache-Control": "private, max-age=300", "ETag": f'"{sha256}"'},
         )
 
     @app.post("/staff/kiosks/{kiosk_id}/commands", include_in_schema=False)
     async def staff_command(request: Request, kiosk_id: str) -> Response:
         session = _need_session(request)
         form = await _form(request, session)
+        command = str(form.get("command", ""))
+        # the form's message fields go only with the command that takes them (out-of-service)
+        args = {
+            name: str(form.get(name))
+            for name in fleet.COMMAND_ARGS.get(command, ())
+            if str(form.get(name) or "").strip()
+        }
         try:
             await run_in_threadpool(
-                fleet.queue_command,
-                _ctx(request),
-                kiosk_id,
-                str(form.get("command", "")),
-                {},
-                "staff page",
+                fleet.queue_command, _ctx(request), kiosk_id, command, args, "staff page"
             )
         except ApiError as e:
             return _back("/staff/kiosks", msg=e.message_vi)

@@ -25,6 +25,10 @@ DEB_PACKAGES=(
   fonts-dejavu-core
   # USB receipt printers: pyusb talks to them through libusb
   libusb-1.0-0
+  # the back office's fleet page is tested in headless Chromium, through its WebDriver
+  chromium chromium-driver
+  # config/monitoring/: promtool and amtool check it, and the alert rules run in a real Prometheus
+  prometheus prometheus-alertmanager
 )
 
 missing=()

@@ -169,6 +169,20 @@ class TelemetrySettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    """[fleet]: heartbeats to the back office, which answer with staff's commands (0 = off)."""
+
+    heartbeat_s: int
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    """[staff]: maintenance mode at the kiosk."""
+
+    session_timeout_s: int
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     """The whole configuration; ``source`` is the absolute path of the file it came from."""
 
@@ -181,6 +195,8 @@ class KioskConfig:
     outbox: OutboxConfig
     queue: QueueConfigFile
     telemetry: TelemetrySettings
+    fleet: FleetSettings
+    staff: StaffSettings
     source: Path
 
 
@@ -273,6 +289,12 @@ def _check_host(value: str) -> str | None:
 
 def _check_bind_host(value: str) -> str | None:
     return _not_blank(value) or _check_host(value)
+
+
+def _check_heartbeat_s(value: int) -> str | None:
+    if 0 < value < 10:
+        return f"{value} s is too often for a heartbeat"
+    return None
 
 
 _NAME_REGEX: Final = r"[A-Za-z0-9._-]{1,64}"
@@ -689,6 +711,38 @@ SCHEMA: Final[tuple[SectionSpec, ...]] = (
                 "127.0.0.1",
                 allowed_text='a host name or IP address, e.g. "127.0.0.1" or "0.0.0.0" (all)',
                 check=_check_bind_host,
+            ),
+        ),
+    ),
+    SectionSpec(
+        "fleet",
+        FleetSettings,
+        "heartbeats to the back office and the commands staff send back",
+        (
+            KeySpec(
+                "heartbeat_s",
+                Kind.INT,
+                "seconds between two heartbeats to the back office (0 = none)",
+                60,
+                minimum=0,
+                maximum=3600,
+                allowed_text="0 (no heartbeats), or a whole number of seconds from 10 to 3600",
+                check=_check_heartbeat_s,
+            ),
+        ),
+    ),
+    SectionSpec(
+        "staff",
+        StaffSettings,
+        "maintenance mode: staff signed in at the kiosk",
+        (
+            KeySpec(
+                "session_timeout_s",
+                Kind.INT,
+                "seconds without a touch after which a staff member's maintenance session ends",
+                120,
+                minimum=30,
+                maximum=3600,
             ),
         ),
     ),

@@ -3,7 +3,8 @@
 ``HttpBackOffice(url, kiosk_id, secret, timeout_s, ca_file)`` implements ``submit``, ``lookup``
 and ``health`` of kiosk/delivery/backoffice.py, plus the citizen's papers on file
 (``presence_challenge``, ``prove_presence``, ``documents_on_file``, ``document_pdf``) and the
-fleet calls (``heartbeat``, ``commands``, ``ack``). The API is described by
+fleet calls (``heartbeat``, ``commands``, ``ack``, ``mac_is_valid``, ``upload_screenshot``:
+kiosk/fleet/ uses them). The API is described by
 backoffice/openapi.json; the reference server is backoffice/.
 
 - One ``requests.Session``; a connect timeout (at most 5 s) and a read timeout (``timeout_s``);
@@ -43,6 +44,7 @@ Exceptions added here::
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -273,12 +275,18 @@ class PaperOnFile:
 
 @dataclass(frozen=True)
 class KioskCommand:
-    """A command staff queued for this kiosk (reload-catalog, enter-maintenance, …)."""
+    """A command staff queued for this kiosk (reload-catalog, enter-maintenance, …).
+
+    ``created_at_text`` is the time as the server wrote it and ``mac`` the server's MAC over
+    the command (kiosk/fleet/command_mac.py; "" from a server that sends none): kiosk/fleet/
+    checks it before running anything."""
 
     id: int
     command: str
     args: dict[str, Any]
     created_at: datetime
+    created_at_text: str = ""
+    mac: str = field(default="", repr=False)
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -352,16 +360,24 @@ class HttpBackOffice:
         *,
         payload: Any = None,
         body: MultipartBody | None = None,
+        raw: tuple[bytes, str] | None = None,
         headers: dict[str, str] | None = None,
         stream: bool = False,
+        quiet: bool = False,
     ) -> requests.Response:
+        """One signed request. ``raw`` is a body given whole, with its content type; ``quiet``
+        logs failures at DEBUG only (the caller says once per outage what went wrong)."""
         url = self.url + API_PREFIX + quote(path)
         all_headers = dict(headers or {})
+        level = logging.DEBUG if quiet else logging.WARNING
         data: Any
         if body is not None:
             data = body
             content_sha = body.sha256()
             all_headers["Content-Type"] = body.content_type
+        elif raw is not None:
+            data, all_headers["Content-Type"] = raw
+            content_sha = hashlib.sha256(data).hexdigest()
         elif payload is not None:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
             content_sha = hashlib.sha256(data).hexdigest()
@@ -391,23 +407,29 @@ class HttpBackOffice:
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as e:
-            log.warning("back office %s %s: TLS failure: %s", method, redact(path), e)
+            log.log(level, "back office %s %s: TLS failure: %s", method, redact(path), e)
             raise BackOfficeUnavailable(f"TLS failure talking to {self.url}: {e}") from e
         except requests.exceptions.Timeout as e:
-            log.warning(
-                "back office %s %s: no answer within %s s", method, redact(path), self.timeout
+            log.log(
+                level,
+                "back office %s %s: no answer within %s s",
+                method,
+                redact(path),
+                self.timeout,
             )
             raise BackOfficeUnavailable(
                 f"{self.url} did not answer within {self.timeout[1]:g} s"
             ) from e
         except (requests.exceptions.RequestException, OSError) as e:
-            log.warning("back office %s %s: %s", method, redact(path), e)
+            log.log(level, "back office %s %s: %s", method, redact(path), e)
             raise BackOfficeUnavailable(f"cannot reach {self.url}: {e}") from e
         if response.status_code >= 300:
-            self._raise_for(method, path, response)
+            self._raise_for(method, path, response, level)
         return response
 
-    def _raise_for(self, method: str, path: str, response: requests.Response) -> None:
+    def _raise_for(
+        self, method: str, path: str, response: requests.Response, level: int = logging.WARNING
+    ) -> None:
         status = response.status_code
         try:
             error = response.json()
@@ -420,7 +442,7 @@ class HttpBackOffice:
         code = str(error.get("error", ""))
         message = str(error.get("message", "")) or response.reason or str(status)
         problems = error.get("problems")
-        log.warning("back office %s %s: %s %s: %s", method, redact(path), status, code, message)
+        log.log(level, "back office %s %s: %s %s: %s", method, redact(path), status, code, message)
         detail = f"back office {status} {code}: {message}".replace("  ", " ")
         if status >= 500:
             raise BackOfficeUnavailable(detail)
@@ -567,25 +589,37 @@ class HttpBackOffice:
 
     # --- the fleet ---
 
+    # Failures of these calls are logged at DEBUG only: kiosk/fleet/agent.py says once per
+    # outage that the back office is out of reach, not at every heartbeat.
+
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Report this kiosk's status (versions, devices, outbox depth, paper)."""
-        answer: dict[str, Any] = self._json(
-            self._request("POST", f"/kiosks/{self.kiosk_id}/heartbeat", payload=payload)
+        """Report this kiosk's status (kiosk/fleet/status.py); the server's answer
+        (``pending_commands``, ``audit_received_through``, …)."""
+        answer = self._json(
+            self._request("POST", f"/kiosks/{self.kiosk_id}/heartbeat", payload=payload, quiet=True)
         )
+        if not isinstance(answer, dict):
+            raise BackOfficeError("the back office answered a heartbeat with something else")
         return answer
 
     def commands(self) -> list[KioskCommand]:
-        """Commands staff queued for this kiosk and not yet acknowledged, oldest first."""
-        data = self._json(self._request("GET", f"/kiosks/{self.kiosk_id}/commands"))
-        return [
-            KioskCommand(
-                int(c["id"]),
-                c["command"],
-                dict(c.get("args") or {}),
-                datetime.fromisoformat(c["created_at"]),
-            )
-            for c in data["commands"]
-        ]
+        """Commands staff queued for this kiosk and not yet acknowledged, oldest first (their
+        MAC not checked here: see ``mac_is_valid``)."""
+        data = self._json(self._request("GET", f"/kiosks/{self.kiosk_id}/commands", quiet=True))
+        try:
+            return [
+                KioskCommand(
+                    int(c["id"]),
+                    str(c["command"]),
+                    dict(c.get("args") or {}),
+                    datetime.fromisoformat(c["created_at"]),
+                    str(c["created_at"]),
+                    str(c.get("mac") or ""),
+                )
+                for c in data["commands"]
+            ]
+        except (KeyError, TypeError, ValueError) as e:
+            raise BackOfficeError(f"unexpected answer to the commands request: {e}") from e
 
     def ack(self, command_id: int, ok: bool = True, detail: str = "") -> None:
         """Tell the back office a command was carried out (or why not)."""
@@ -593,4 +627,19 @@ class HttpBackOffice:
             "POST",
             f"/kiosks/{self.kiosk_id}/commands/{int(command_id)}/ack",
             payload={"ok": ok, "detail": detail},
+            quiet=True,
+        )
+
+    def mac_is_valid(self, message: bytes, mac: str) -> bool:
+        """Whether ``mac`` is the hex HMAC-SHA256 of ``message`` under this kiosk's secret
+        (constant-time): how kiosk/fleet/ checks a command without holding the secret."""
+        expected = hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(
+            expected.encode(), mac.strip().lower().encode("utf-8", "replace")
+        )
+
+    def upload_screenshot(self, png: bytes) -> None:
+        """Send a PNG of what the kiosk shows now (the server keeps the last one, 2 MiB at most)."""
+        self._request(
+            "POST", f"/kiosks/{self.kiosk_id}/screenshot", raw=(png, "image/png"), quiet=True
         )

@@ -1,6 +1,6 @@
 """``PartsCollector``: what the kiosk's parts hold, read from its ``Services`` at each scrape.
 
-    kiosk_device_up{device}                        Services.health(): 1 up, 0 down
+    kiosk_device_up{device}                        each part's health: 1 up, 0 down
                                                    (card_reader, camera, printer, backoffice)
     kiosk_printer_paper_state{state}               the printer's status, one-hot over
                                                    ok / near_end / out / unknown
@@ -14,37 +14,30 @@
     kiosk_scrape_errors_total{part}                reads that failed: health, printer,
                                                    outbox, queue
 
-Each part is read on its own: one that fails is logged, counted in
-``kiosk_scrape_errors_total`` and left out of this scrape (the paper shows ``unknown``); the
-scrape itself always answers. Scrapes are read one at a time, so two Prometheus servers do not
-make the devices answer twice at once.
+The devices, the paper and the outbox are read by kiosk/fleet/readings.py, the same reading
+the heartbeat sends to the back office. Each part is read on its own: one that fails is
+logged, counted in ``kiosk_scrape_errors_total`` and left out of this scrape (the paper shows
+``unknown``); the scrape itself always answers. Scrapes are read one at a time, so two
+Prometheus servers do not make the devices answer twice at once.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from kiosk.fleet.readings import PAPER_STATES, read_devices, read_outbox, read_paper
+
 if TYPE_CHECKING:
-    from kiosk.delivery.outbox.store import OutboxStatus
     from kiosk.flow.services import Services
 
 log = logging.getLogger(__name__)
 
-PAPER_STATES = ("ok", "near_end", "out", "unknown")
 PARTS = ("health", "printer", "outbox", "queue")
-
-
-@runtime_checkable
-class OutboxWithStatus(Protocol):
-    """The outbox's counts (kiosk/delivery/outbox/store.py ``Outbox.status``)."""
-
-    def status(self) -> OutboxStatus: ...
 
 
 class PartsCollector:
@@ -82,23 +75,20 @@ class PartsCollector:
     # ------------------------------------------------------------------ each part
     def _health(self) -> list[Metric]:
         up = _device_up()[0]
-        for health in self.services.health():
-            up.add_metric([device_label(health.device)], 1 if health.ok else 0)
+        for device in read_devices(self.services):
+            up.add_metric([device.name], 1 if device.up else 0)
         return [up]
 
     def _printer(self) -> list[Metric]:
-        return _paper(self.services.printer.status().paper)
+        return _paper(read_paper(self.services))
 
     def _outbox(self) -> list[Metric]:
-        outbox = self.services.outbox
-        if not isinstance(outbox, OutboxWithStatus):
-            raise TypeError(f"{type(outbox).__name__} gives no status()")
-        status = outbox.status()
+        status = read_outbox(self.services)
         depth, age = _outbox()
         depth.add_metric(["pending"], status.pending)
         depth.add_metric(["parked"], status.parked)
         depth.add_metric(["delivered"], status.awaiting_purge)
-        age.add_metric([], status.oldest_pending_age_s or 0.0)
+        age.add_metric([], status.oldest_pending_age_s)
         return [depth, age]
 
     def _queue(self) -> list[Metric]:
@@ -122,11 +112,6 @@ class PartsCollector:
         for part in PARTS:
             errors.add_metric([part], self._errors[part])
         return errors
-
-
-def device_label(name: str) -> str:
-    """A device's health name as a label value: "card reader" → "card_reader"."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "unknown"
 
 
 # ---------------------------------------------------------------------- the families

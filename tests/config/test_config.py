@@ -403,10 +403,10 @@ def test_unknown_section(tmp_path: Path) -> None:
     assert found == [
         f'{path}: [camra]: unknown section, did you mean "[camera]"? '
         "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue, "
-        "telemetry)",
+        "telemetry, fleet, staff)",
         f"{path}: [extras]: unknown section "
         "(known sections: kiosk, backoffice, card_reader, camera, printer, catalog, outbox, queue, "
-        "telemetry)",
+        "telemetry, fleet, staff)",
     ]
 
 
