@@ -5,7 +5,9 @@ One house with rooms; each room's ``__init__`` draws its own map. Imports run do
 
     cli/        the ``kiosk`` command, one module per group
     app/        composition root: config → services → flow → Kivy shell; screenshots
-    demo/ telemetry/   sample citizens, dossiers, receipts; the Prometheus metrics
+    demo/ telemetry/ maintenance/   sample citizens, dossiers, receipts, staff; the Prometheus
+                metrics; maintenance mode's actions (each audited)
+    fleet/      heartbeats to the back office, its signed commands run once
     flow/       the citizen's actions → I/O → session; the ``Services`` it works with
     camera/     the session's frame loops: card scan, receipt scan, live document capture
     delivery/   the back-office interface, signed HTTP client, the durable outbox

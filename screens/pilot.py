@@ -106,6 +106,18 @@ class Pilot:
         EventLoop.post_dispatch_input("end", touch)
         self.pump(2)
 
+    def hold(self, x: float, y: float, seconds: float) -> None:
+        """Keep a finger on window point (x, y) for ``seconds`` (the kiosk's clock runs
+        meanwhile), then lift it."""
+        touch = PilotTouch(x, y)
+        EventLoop.post_dispatch_input("begin", touch)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.pump(1)
+            time.sleep(0.02)
+        EventLoop.post_dispatch_input("end", touch)
+        self.pump(2)
+
     def _scroll_into_view(self, widget: Widget) -> None:
         """Scroll every ScrollView above ``widget`` so that it is visible, as a citizen would."""
         from kivy.uix.scrollview import ScrollView

@@ -4,11 +4,17 @@ one screen per step, "back" and "cancel", and the idle warning. Screens are buil
 The shell only shows the session and forwards taps; it follows the session's step through a
 listener, runs the idle check once a second, and cannot be closed by a citizen (Escape and the
 window's close request are swallowed).
+
+Staff enter maintenance mode by holding a finger on the top-left corner (the agency's name)
+for ``STAFF_PRESS_S`` seconds: the citizen's session, if any, is wiped first, then the staff
+sign-in shows (screens/maintenance.py). A closed kiosk (out of service) shows its message
+instead of the welcome screen; the corner still opens maintenance.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ from screens.documents import DocumentsScreen
 from screens.form import FormScreen
 from screens.identify import IdentifyScreen
 from screens.lookup import LookupResultScreen, LookupScreen
+from screens.maintenance import MaintenanceScreen, OutOfServiceScreen, StaffSignInScreen
 from screens.procedure import ProcedureScreen
 from screens.queue import QueueScreen, TicketScreen
 from screens.receipt import RatingScreen, ReceiptScreen
@@ -57,6 +64,7 @@ KV_FILES = (
     "receipt.kv",
     "queue.kv",
     "lookup.kv",
+    "maintenance.kv",
     "shell.kv",
 )
 
@@ -93,6 +101,15 @@ STEP_MSGIDS: dict[Step, str] = {
     Step.LOOKUP_RESULT: "Status",
 }
 
+STAFF_SCREENS: dict[str, type[KioskScreen]] = {
+    "staff_sign_in": StaffSignInScreen,
+    "maintenance": MaintenanceScreen,
+    "out_of_service": OutOfServiceScreen,
+}
+STAFF_PRESS_S = 3.0  # the hidden gesture: a finger held this long on the corner
+STAFF_CORNER_PX = 160  # the top-left square it is held on
+SIGN_IN_TIMEOUT_S = 60.0  # the sign-in screen goes back to citizens after this long untouched
+
 MSG_CANCEL = "Cancel"
 MSG_FINISH = "Finish"
 
@@ -119,9 +136,39 @@ def load_kv() -> None:
 class KioskRoot(FloatLayout):
     """The window's content: header, step bar, notice, screens, footer, and the idle overlay."""
 
+    _press: Any = None
+
     def on_touch_down(self, touch: Any) -> bool:
-        App.get_running_app().touched()
+        app = App.get_running_app()
+        app.touched()
+        if self.in_staff_corner(touch.pos):
+            self._cancel_press()
+            self._press = Clock.schedule_once(lambda dt: app.open_staff_sign_in(), STAFF_PRESS_S)
+            touch.ud["staff_press"] = time.monotonic()
         return super().on_touch_down(touch)
+
+    def on_touch_move(self, touch: Any) -> bool:
+        if touch.ud.get("staff_press") and not self.in_staff_corner(touch.pos):
+            self._cancel_press()
+            touch.ud["staff_press"] = None
+        return super().on_touch_move(touch)
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if touch.ud.get("staff_press"):
+            self._cancel_press()
+            held = time.monotonic() - touch.ud["staff_press"]
+            if held >= STAFF_PRESS_S:  # the timer may not have run on a busy frame: now then
+                App.get_running_app().open_staff_sign_in()
+        return super().on_touch_up(touch)
+
+    def in_staff_corner(self, pos: tuple[float, float]) -> bool:
+        x, y = pos
+        return x - self.x <= STAFF_CORNER_PX and self.top - y <= STAFF_CORNER_PX
+
+    def _cancel_press(self) -> None:
+        if self._press is not None:
+            self._press.cancel()
+            self._press = None
 
 
 class IdleOverlay(FloatLayout):
@@ -159,15 +206,19 @@ class KioskApp(App):
     step_total = NumericProperty(0)
     step_label = StringProperty("")
     flow = ObjectProperty(None)
+    staff_view = StringProperty("")  # "", "staff_sign_in" or "maintenance"
 
-    def __init__(self, flow: Any, settings: Any, **kwargs: Any) -> None:
+    def __init__(self, flow: Any, settings: Any, maintenance: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flow = flow
         self.settings = settings
+        self.maintenance = maintenance  # kiosk.maintenance.mode.MaintenanceMode, or None
+        self._staff_touched = 0.0
         self.title = "Ki-ốt Một cửa"
         self._defaults = (settings.language, settings.large_text, settings.high_contrast)
         self.apply_defaults()
         self.screens: dict[Step, KioskScreen] = {}
+        self.staff_screens: dict[str, KioskScreen] = {}
         self._idle_event: Any = None
         self._notice_event: Any = None
 
@@ -212,7 +263,15 @@ class KioskApp(App):
             screen = cls(name=step.value)
             self.screens[step] = screen
             manager.add_widget(screen)
-        manager.current = Step.WELCOME.value
+        for name, staff_cls in STAFF_SCREENS.items():
+            staff_screen = staff_cls(name=name)
+            self.staff_screens[name] = staff_screen
+            manager.add_widget(staff_screen)
+        if self.maintenance is not None:
+            self.maintenance.state.subscribe(
+                lambda _state: Clock.schedule_once(lambda dt: self._show_current())
+            )
+        manager.current = self._screen_name()
         self.flow.session.subscribe(self._on_step)
         self.flow.events.subscribe(Notice, self._route_notice)
         self.flow.session.subscribe_phase(self._on_phase)
@@ -238,14 +297,33 @@ class KioskApp(App):
             for screen in self.screens.values():
                 screen.reset()
             self.apply_defaults()
-        self.root.ids.screens.current = new.value
+        self._show_current()
+
+    def _screen_name(self) -> str:
+        """What shows now: a staff screen, the closed kiosk's message, or the citizen's step."""
+        if self.staff_view:
+            return self.staff_view
+        step = self.flow.session.step
+        mode = self.maintenance
+        if step is Step.WELCOME and mode is not None and mode.state.out_of_service:
+            return "out_of_service"
+        return str(step.value)
+
+    def _show_current(self) -> None:
+        manager = self.root.ids.screens
+        name = self._screen_name()
+        if manager.current != name:
+            manager.current = name
+        elif name in self.staff_screens:
+            self.staff_screens[name].refresh()
         self._refresh_chrome()
 
     def _refresh_chrome(self) -> None:
         session = self.flow.session
         current = self.screens.get(session.step)
-        self.can_back = session.can_go_back() and bool(current and current.show_back)
-        self.can_cancel = session.can_cancel() and bool(current and current.show_cancel)
+        citizen = self._screen_name() == session.step.value
+        self.can_back = citizen and session.can_go_back() and bool(current and current.show_back)
+        self.can_cancel = citizen and session.can_cancel() and bool(current and current.show_cancel)
         # Once the dossier is in, ending the session is finishing, not cancelling.
         done = session.step in (Step.RECEIPT, Step.RATING, Step.TICKET, Step.LOOKUP_RESULT)
         self.cancel_msgid = MSG_FINISH if done else MSG_CANCEL
@@ -301,12 +379,75 @@ class KioskApp(App):
 
     def touched(self) -> None:
         self.flow.session.touch()
+        if self.staff_view:
+            self._staff_touched = time.monotonic()
+            if self.maintenance is not None:
+                self.maintenance.touch()
+
+    # ------------------------------------------------------------------ maintenance mode
+    def open_staff_sign_in(self) -> None:
+        """The hidden gesture: wipe whatever citizen is here, then the staff sign-in."""
+        if self.maintenance is None or self.staff_view:
+            return
+        session = self.flow.session
+        if session.step is not Step.WELCOME:
+            if not session.can_cancel():  # a dossier being sent: it cannot be wiped now
+                log.info("maintenance refused: the citizen's dossier is being sent; try again")
+                return
+            log.info("maintenance requested: the citizen's session is wiped first")
+            self.flow.cancel()
+        self.idle_warning = False
+        self.clear_notice()
+        self._staff_touched = time.monotonic()
+        self.staff_screens["staff_sign_in"].reset()
+        self.staff_view = "staff_sign_in"
+        self._show_current()
+
+    def show_maintenance(self) -> None:
+        self.staff_screens["maintenance"].reset()
+        self.staff_view = "maintenance"
+        self._show_current()
+
+    def leave_maintenance(self) -> None:
+        if self.maintenance is not None:
+            self.maintenance.leave()
+        self.staff_view = ""
+        for screen in self.staff_screens.values():
+            screen.reset()
+        self.apply_defaults()
+        self._show_current()
+
+    def in_use(self) -> bool:
+        """Someone is at the kiosk: a citizen's session is under way, or staff are signed in
+        or signing in."""
+        return self.flow.session.step is not Step.WELCOME or bool(self.staff_view)
+
+    def screenshot_png(self) -> bytes:
+        """What the screen shows now, as PNG (the back office's ``screenshot`` command; the
+        caller refuses while ``in_use()``)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.root.export_as_image().save(buffer, fmt="png")
+        return buffer.getvalue()
+
+    def _check_staff(self) -> None:
+        if self.staff_view == "maintenance":
+            if self.maintenance is None or not self.maintenance.check():
+                self.leave_maintenance()
+                return
+            self.staff_screens["maintenance"].tick()  # type: ignore[attr-defined]
+        elif time.monotonic() - self._staff_touched > SIGN_IN_TIMEOUT_S:  # the sign-in screen
+            self.leave_maintenance()
 
     def continue_session(self) -> None:
         self.flow.session.touch()
         self.idle_warning = False
 
     def check_idle(self) -> None:
+        if self.staff_view:
+            self._check_staff()
+            return
         state = self.flow.session.tick()
         self.idle_seconds = int(self.flow.session.seconds_left() + 0.999)
         self.idle_warning = state is IdleState.WARNING
@@ -316,7 +457,7 @@ class KioskApp(App):
             self._idle_event.cancel()
         if self._notice_event is not None:
             self._notice_event.cancel()
-        for screen in self.screens.values():
+        for screen in [*self.screens.values(), *self.staff_screens.values()]:
             screen.shutdown()
 
 

@@ -6,4 +6,5 @@ services.py     ``KioskParts(cfg)``: catalog, back office (embedded or HTTP), st
 launch.py       ``kiosk run``: the Kivy shell over the flow, signals, the first frame;
                 ``build_kiosk``: services, flow and metrics without the screens
 screenshots.py  ``kiosk screenshot``: every screen offscreen in each mode, reached by the flow
+remote.py       the back office's commands run here: maintenance's console, the screen
 """

@@ -13,6 +13,7 @@ import os
 import signal
 from typing import Any
 
+from kiosk.app.remote import EXIT_RESTART, KivyRemoteUi, remote_console, remote_handlers
 from kiosk.app.services import KioskParts
 from kiosk.config.settings import KioskConfig
 from kiosk.flow.kiosk_flow import KioskFlow
@@ -33,12 +34,13 @@ def make_session(cfg: KioskConfig, clock: Any = None) -> Session:
 
 
 def build_kiosk(
-    cfg: KioskConfig, runner: Runner, *, clock: Any = None
+    cfg: KioskConfig, runner: Runner, *, clock: Any = None, parts: KioskParts | None = None
 ) -> tuple[KioskFlow, KioskMetrics]:
     """The running kiosk's flow (its services started, closed by ``flow.services.close()``)
     and its metrics, watching the flow and served on ``[telemetry] metrics_port``. ``clock``
-    (monotonic seconds) times the session's idle rule and the metrics' durations."""
-    parts = KioskParts(cfg)
+    (monotonic seconds) times the session's idle rule and the metrics' durations; ``parts``
+    (default: new ones) stay usable for what is built over the services (maintenance mode)."""
+    parts = parts or KioskParts(cfg)
     services = parts.services(serve_metrics=True)
     try:
         flow = KioskFlow(make_session(cfg, clock), services, runner)
@@ -73,9 +75,24 @@ def run_kiosk(
     from screens.shell import KioskApp
 
     runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
-    flow, _metrics = build_kiosk(cfg, runner)
+    parts = KioskParts(cfg)
+    flow, _metrics = build_kiosk(cfg, runner, parts=parts)
     services = flow.services
-    app = KioskApp(flow, cfg.kiosk)
+    try:
+        maintenance = parts.maintenance_mode(services)
+        app = KioskApp(flow, cfg.kiosk, maintenance=maintenance)
+        remote_ui = KivyRemoteUi(app)
+        console = remote_console(
+            services,
+            services.service_state,
+            parts.staff_desk.audit_log.append,
+            lambda: parts.reload_catalog(services),
+        )
+        parts.fleet_agent(services, remote_handlers(console, remote_ui), flow.events)
+    except BaseException:
+        runner.shutdown()
+        services.close()
+        raise
 
     def started(*_args: Any) -> None:  # returns None: a true result would stop the dispatch
         if seconds is not None:  # counted from the first frame, not from Kivy's import
@@ -102,9 +119,13 @@ def run_kiosk(
     try:
         app.run()
     finally:
+        maintenance.leave()  # a staff member still signed in is signed out (audited)
         runner.shutdown()
         flow.session.wipe()
         services.close()
+    if remote_ui.restart_requested:
+        log.info("stopped for a restart the back office asked for (exit code %d)", EXIT_RESTART)
+        return EXIT_RESTART
     return 0
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.app.launch import make_session
-from kiosk.app.services import build_services
+from kiosk.app.services import KioskParts
 from kiosk.config.settings import KioskConfig
+from kiosk.demo.staff import DEMO_STAFF, seed_demo_staff
 from kiosk.flow.kiosk_flow import KioskFlow
 from kiosk.paths import SAMPLES_DIR
 from kiosk.session.state import Step
@@ -28,7 +29,18 @@ SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
     "idle",
     "queue_printer_out",
     "ticket_not_printed",
+    "staff_sign_in",
+    "staff_pin",
+    "maintenance_kiosk",
+    "out_of_service",
 )
+
+#: Maintenance mode's screens (screens/maintenance.py), reached from the welcome screen. The
+#: devices, outbox and queue pages render on demand only: they show loopback ports, timings and
+#: what the sender has delivered so far, which differ from run to run (tests/screens/
+#: test_ui_maintenance.py checks the devices page's layout instead).
+STAFF_SCREENS = ("staff_sign_in", "staff_pin", "maintenance", "maintenance_outbox",
+                 "maintenance_queue", "maintenance_kiosk", "out_of_service")  # fmt: skip
 
 
 EXTRA_SCREENS = {
@@ -40,6 +52,7 @@ EXTRA_SCREENS = {
     "documents_review": Step.DOCUMENTS,
     "queue_printer_out": Step.QUEUE,
     "ticket_not_printed": Step.TICKET,
+    **dict.fromkeys(STAFF_SCREENS, Step.WELCOME),
 }
 
 
@@ -102,10 +115,12 @@ def render_screens(
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="kiosk-screens-") as tmp, frozen_clock(at):
         shot_cfg = screenshot_config(cfg, Path(tmp))
-        services = build_services(shot_cfg)
+        parts = KioskParts(shot_cfg)
+        services = parts.services()
+        seed_demo_staff(Path(tmp))
         clock = ManualClock()
         flow = KioskFlow(make_session(shot_cfg, clock), services, InlineRunner())
-        app = KioskApp(flow, shot_cfg.kiosk)
+        app = KioskApp(flow, shot_cfg.kiosk, maintenance=parts.maintenance_mode(services))
         pilot = Pilot(app)
         try:
             for suffix, large, high_contrast in looks:
@@ -115,6 +130,7 @@ def render_screens(
                         if services.virtual_printer is not None:
                             paper_out = name in ("queue_printer_out", "ticket_not_printed")
                             services.virtual_printer.set_paper("out" if paper_out else "ok")
+                        _leave_staff_state(app)
                         walk_to(flow, step)
                         app.font_scale = LARGE_SCALE if large else NORMAL_SCALE
                         app.set_contrast(high_contrast)
@@ -129,6 +145,7 @@ def render_screens(
                             )
                             problems[path.name] = [str(p) for p in found]
         finally:
+            _leave_staff_state(app)
             walk_to(flow, Step.WELCOME)
             pilot.close()
             services.close()
@@ -173,9 +190,57 @@ def _show_extra_state(
         pilot.wait_for(lambda s=screen: s.phase == "review")
     if name in ("form_keyboard", "form_address"):
         show_form_typing(app, pilot, address=name == "form_address")
+    if name in STAFF_SCREENS:
+        _show_staff_state(name, app, pilot)
     if name == "idle":  # 15 seconds before the session ends
         clock.advance(cfg.kiosk.idle_timeout_s - 15)
         app.check_idle()
+
+
+def _show_staff_state(name: str, app: Any, pilot: Any) -> None:
+    """Maintenance mode as staff meet it: signed in as the demo technician (the supervisor's
+    PIN typed wrong once for ``staff_pin``), or the kiosk closed with a preset message."""
+    from kiosk.staff.service_state import PRESET_MESSAGES
+
+    mode = app.maintenance
+    if name == "out_of_service":
+        mode.state.close(PRESET_MESSAGES["printer"])
+        app._show_current()
+        return
+    app.open_staff_sign_in()
+    screen = app.staff_screens["staff_sign_in"]
+    if name == "staff_pin":
+        supervisor = mode.accounts()[1]
+        screen.choose(supervisor.id, supervisor.full_name)
+        for digit in "111111":
+            screen.key(digit)
+        screen.submit()  # refused: the message shows under the masked PIN
+        for digit in "4802":
+            screen.key(digit)
+        return
+    if name == "staff_sign_in":
+        return
+    technician = mode.accounts()[0]
+    screen.choose(technician.id, technician.full_name)
+    for digit in DEMO_STAFF[0][2]:
+        screen.key(digit)
+    screen.submit()
+    page = name.removeprefix("maintenance").removeprefix("_") or "devices"
+    maintenance = app.staff_screens["maintenance"]
+    maintenance.show_page(page)
+    if page == "devices":
+        maintenance.test_printer()  # the inline runner: the result shows at once
+    maintenance.tick()
+
+
+def _leave_staff_state(app: Any) -> None:
+    """Back to citizens, the kiosk open, the PIN pad's failures forgotten."""
+    if app.staff_view:
+        app.leave_maintenance()
+    mode = app.maintenance
+    if mode is not None:
+        mode.state.reopen()
+        mode.desk.lockout.record_success()
 
 
 def show_form_typing(app: Any, pilot: Any, *, address: bool) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,7 +37,13 @@ if TYPE_CHECKING:  # types only: each part's module is imported when the part is
     from kiosk.delivery.outbox.store import Outbox
     from kiosk.dossier.workdays import HolidayCalendar
     from kiosk.emrtd.passive_auth import TrustStore
+    from kiosk.fleet.agent import FleetAgent
+    from kiosk.fleet.commands import Handler
+    from kiosk.flow.events import Events
     from kiosk.identity.chip_service import ChipService
+    from kiosk.maintenance.mode import MaintenanceMode
+    from kiosk.staff.desk import StaffDesk
+    from kiosk.staff.service_state import ServiceState
     from kiosk.telemetry.metrics import KioskMetrics
     from kiosk.telemetry.server import MetricsServer
     from kiosk.tickets.config import QueueConfig
@@ -294,6 +300,74 @@ class KioskParts:
             ),
         )
 
+    # ------------------------------------------------------------------ staff
+    @property
+    def service_state(self) -> ServiceState:
+        """In service, in maintenance or out of service (kept in the data folder)."""
+        from kiosk.staff.service_state import ServiceState
+
+        return self._part("service_state", lambda: ServiceState(self.data_dir))
+
+    @property
+    def staff_desk(self) -> StaffDesk:
+        """Staff sign-in: accounts, the PIN pad's lock-out, the audit log."""
+        from kiosk.staff.desk import StaffDesk
+
+        return self._part(
+            "staff_desk",
+            lambda: StaffDesk(
+                self.data_dir,
+                kiosk_id=self.cfg.kiosk.id,
+                session_timeout_s=self.cfg.staff.session_timeout_s,
+            ),
+        )
+
+    def reload_catalog(self, services: Services) -> Catalog:
+        """The procedures read and checked again and put in ``services`` for the next citizen;
+        a broken catalog raises and the one in use stays."""
+        from kiosk.catalog.procedures import load_catalog
+
+        catalog = load_catalog(self.cfg.catalog.procedures_dir)
+        services.catalog = catalog
+        log.info("catalog reloaded: %d procedures", len(catalog))
+        return catalog
+
+    def maintenance_mode(self, services: Services) -> MaintenanceMode:
+        """Maintenance mode over ``services`` (built by ``services()``)."""
+        from kiosk.maintenance.mode import MaintenanceMode
+
+        return MaintenanceMode(
+            self.staff_desk,
+            services.service_state,
+            services,
+            reload_catalog=lambda: self.reload_catalog(services),
+        )
+
+    def fleet_agent(
+        self, services: Services, handlers: Mapping[str, Handler], events: Events | None = None
+    ) -> FleetAgent | None:
+        """Heartbeats to the back office every ``[fleet] heartbeat_s`` and its commands run by
+        ``handlers``; started, and stopped first when ``services`` close. None when off (0)."""
+        from kiosk.fleet.agent import build_fleet_agent
+        from kiosk.fleet.status import mode_of
+
+        interval = self.cfg.fleet.heartbeat_s
+        if interval <= 0:
+            return None
+        agent = build_fleet_agent(
+            services,
+            self.backoffice_link.new_client(),
+            handlers,
+            data_dir=self.data_dir,
+            interval_s=interval,
+            mode=mode_of(services.service_state),
+            events=events,
+            audit_log=self.staff_desk.audit_log,
+        )
+        agent.start()
+        services._closers.append(agent.stop)  # closers run in reverse: the agent stops first
+        return agent
+
     # ------------------------------------------------------------------ telemetry
     @property
     def metrics(self) -> KioskMetrics:
@@ -337,15 +411,23 @@ class KioskParts:
             outbox=self.outbox,
             sender=self.sender(start=True),
             chip=self.chip,
+            service_state=self.service_state,
         )
         metrics = self.metrics
         metrics.read_from(services)
+        metrics.follow(services.service_state)
         if serve_metrics:
             self.metrics_server()
         services._closers = self._closers
         self._closers = []
+        # Kept for what is built over the services afterwards (maintenance mode, the fleet
+        # agent's own client of the same back office); closed with the services.
+        kept: dict[str, Any] = {
+            k: self._built[k] for k in ("staff_desk", "backoffice_link") if k in self._built
+        }
         self._built.clear()
         self._built["metrics"] = metrics  # nothing to close: it stays, reading these services
+        self._built.update(kept)
         return services
 
 

@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from kiosk.app.screenshots import MODES, SCREENSHOT_SCREENS, render_screens
+    from kiosk.app.screenshots import MODES, SCREENSHOT_SCREENS, STAFF_SCREENS, render_screens
 
     cfg = _load(args)
     if args.all:
@@ -71,10 +71,9 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     else:
         if not args.screen or not args.out:
             raise UsageError("give a SCREEN and --out F.png, or --all DIR")
-        if args.screen not in SCREENSHOT_SCREENS:
-            raise UsageError(
-                f"unknown screen {args.screen!r} (screens: {', '.join(SCREENSHOT_SCREENS)})"
-            )
+        known = list(dict.fromkeys([*SCREENSHOT_SCREENS, *STAFF_SCREENS]))
+        if args.screen not in known:
+            raise UsageError(f"unknown screen {args.screen!r} (screens: {', '.join(known)})")
         screens = [args.screen]
         out = Path(args.out)
         langs = (args.lang or "vi",)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import math
 import os
 import pwd
 import sys
@@ -67,6 +68,16 @@ def add_staff_commands(sub: Any, common: Any) -> None:
     common(pin)
     pin.add_argument("id", help="the account's id, e.g. NV001")
     pin.set_defaults(func=cmd_staff_pin)
+    unlock = staff_sub.add_parser(
+        "unlock", help="clear the PIN pad's lock-out (someone hammered it with wrong PINs)"
+    )
+    common(unlock)
+    unlock.set_defaults(func=cmd_staff_unlock)
+    reopen = staff_sub.add_parser(
+        "reopen", help="put a kiosk closed from maintenance mode back in service"
+    )
+    common(reopen)
+    reopen.set_defaults(func=cmd_staff_reopen)
 
     audit = sub.add_parser("audit", help="the hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -139,6 +150,31 @@ def cmd_staff_pin(args: argparse.Namespace) -> int:
         {"account": account.id, "pin_changed_at": account.pin_changed_at},
         f"{account.id}: new PIN set",
     )
+    return EXIT_OK
+
+
+def cmd_staff_unlock(args: argparse.Namespace) -> int:
+    from kiosk.staff.lockout import PinLockout
+
+    _book, log = _open(args)
+    lockout = PinLockout.in_data_dir(_data_dir(args))
+    wait = lockout.wait_s()
+    lockout.record_success()
+    log.append(_actor(), "staff.unlock", {"wait_s": math.ceil(wait)})
+    _emit(args, {"unlocked": True, "was_locked_s": math.ceil(wait)}, "the PIN pad takes PINs again")
+    return EXIT_OK
+
+
+def cmd_staff_reopen(args: argparse.Namespace) -> int:
+    from kiosk.staff.service_state import ServiceState
+
+    _book, log = _open(args)
+    state = ServiceState(_data_dir(args))
+    was_closed = state.out_of_service
+    log.append(_actor(), "maintenance.back_in_service", {"was_closed": was_closed})
+    state.reopen()
+    text = "back in service (a running kiosk shows it after its next restart)"
+    _emit(args, {"was_closed": was_closed}, text if was_closed else "the kiosk was not closed")
     return EXIT_OK
 
 

@@ -211,6 +211,22 @@ def _read_card_access(raw: Transmit, step: ReadStep) -> bytes | None:
         return None
 
 
+def probe_card_access(raw: Transmit) -> tuple[str, ...]:
+    """The PACE variants a chip offers in EF.CardAccess (names such as
+    ``id-PACE-ECDH-GM-AES-CBC-CMAC-128``), () when it has none (a BAC-only chip). Reads only the
+    unprotected file: no key, nothing personal (the maintenance screen's reader test)."""
+    from kiosk.emrtd.card_access import PACE_ALGORITHMS, PACEInfo, parse_security_infos
+
+    card_access = _read_card_access(raw, ReadStep.CARD_ACCESS)
+    if card_access is None:
+        return ()
+    return tuple(
+        PACE_ALGORITHMS[info.protocol_oid].name
+        for info in parse_security_infos(card_access)
+        if isinstance(info, PACEInfo) and info.protocol_oid in PACE_ALGORITHMS
+    )
+
+
 def _open_with_pace(transmit: Transmit, card_access: bytes, key: AccessKey) -> Any:
     from kiosk.emrtd.card_access import choose_pace, parse_security_infos
     from kiosk.emrtd.pace import PACEProtocol, PasswordType

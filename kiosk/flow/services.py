@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from kiosk.infra.clock import now_vietnam
 from kiosk.session.ratings import RatingStore
+from kiosk.staff.service_state import ServiceState
 
 if TYPE_CHECKING:  # types only: the kiosk's start does not import these modules for them
     from devices.base import Health
@@ -31,11 +32,11 @@ if TYPE_CHECKING:  # types only: the kiosk's start does not import these modules
     from kiosk.config.settings import KioskConfig
     from kiosk.delivery.backoffice import BackOffice
     from kiosk.delivery.outbox.sender import OutboxSender
-    from kiosk.delivery.outbox.store import OutboxEntry
+    from kiosk.delivery.outbox.store import EntryState, OutboxEntry, OutboxStatus
     from kiosk.dossier.model import DossierSubmission
     from kiosk.dossier.workdays import HolidayCalendar
     from kiosk.identity.chip_service import ChipOutcome, Progress
-    from kiosk.tickets.store import Ticket
+    from kiosk.tickets.store import CounterState, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,15 @@ class Outbox(Protocol):
 
     def purge_delivered(self, entry_id: int) -> bool: ...
 
+    # maintenance mode and monitoring (kiosk/maintenance, kiosk/telemetry)
+    def status(self) -> OutboxStatus: ...
+
+    def entries(self, state: EntryState | None = None) -> list[OutboxEntry]: ...
+
+    def make_due(self) -> int: ...
+
+    def requeue(self, reference: str) -> OutboxEntry: ...
+
 
 class TicketStore(Protocol):
     """The queue's store as the flow uses it (kiosk/tickets/store.py)."""
@@ -91,6 +101,8 @@ class TicketStore(Protocol):
     def waiting_by_service(self) -> dict[str, int]: ...
 
     def estimate(self, service_code: str, priority: bool = False) -> tuple[int, int | None]: ...
+
+    def counters(self) -> list[CounterState]: ...
 
 
 class ChipReader(Protocol):
@@ -137,6 +149,7 @@ class Services:
     sender: OutboxSender
     chip: ChipReader
     virtual_printer: PaperControl | None = None
+    service_state: ServiceState = field(default_factory=lambda: ServiceState(None))
     _closers: list[Any] = field(default_factory=list)
 
     def alert_staff(self, message: str) -> None:

@@ -12,6 +12,8 @@ its results.
                     verify (first bad line and why), entries since a sequence number
     desk.py         ``StaffDesk``: sign in with an account and PIN or with a staff card, each
                     attempt audited; ``StaffSession`` (who, since when, ends after inactivity)
+    service_state.py  ``ServiceState``: in service, maintenance (while staff are signed in) or
+                    out of service with a message (kept across restarts in staff/service.json)
     files.py        private JSON files: written atomically with mode 0600, read with errors that
                     name the file, a lock for read-modify-write across processes
     errors.py       the exception tree (StaffError and its subclasses)
@@ -21,5 +23,6 @@ Files (all under the kiosk's ``[kiosk] data_dir``)::
     staff/accounts.json   {"format", "version", "next_number", "accounts": [...]}   mode 0600
     staff/lockout.json    {"failures", "locked_until", "last_seen"}                  mode 0600
     staff/.lock           the lock the two files above are changed under
+    staff/service.json    {"out_of_service", "message"}                          mode 0600
     audit.jsonl           one JSON object a line, each chained to the one before    mode 0600
 """

@@ -1,4 +1,4 @@
-"""The kiosk watched from one place: Prometheus metrics (heartbeats and remote commands to come).
+"""The kiosk watched from one place: Prometheus metrics (heartbeats and commands: kiosk/fleet).
 
 metrics.py    ``KioskMetrics``: the kiosk's own ``CollectorRegistry`` and every ``kiosk_*``
               metric; ``watch(session, events)`` counts sessions, steps, chip and card reads

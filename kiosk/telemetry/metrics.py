@@ -10,8 +10,8 @@ units (seconds), ``_total`` for counters. Label values come from closed sets onl
     kiosk_step_duration_seconds{step}               each visit of a step (not welcome)
     kiosk_chip_reads_total{result}                  ChipReadFinished
     kiosk_document_reads_total{kind,result}         CardScanFinished (kind: qr, mrz)
-    kiosk_maintenance_mode, kiosk_out_of_service    0/1, set by ``set_maintenance`` and
-                                                    ``set_out_of_service``
+    kiosk_maintenance_mode, kiosk_out_of_service    0/1, following the kiosk's ServiceState
+                                                    (``follow``)
 
 and, read from the kiosk's parts at scrape time (``read_from(services)``, parts.py): device
 health, printer paper, outbox depth and age, queue waiting and estimated waits, scrape errors.
@@ -26,12 +26,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from importlib import metadata
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-import kiosk
+from kiosk.fleet.status import kiosk_version
 from kiosk.flow.events import (
     CardScanFinished,
     CardScanResult,
@@ -42,6 +41,7 @@ from kiosk.flow.events import (
     SessionOutcome,
 )
 from kiosk.session.state import Journey, Session, Step
+from kiosk.staff.service_state import ServiceMode, ServiceState
 from kiosk.telemetry.parts import PartsCollector
 
 if TYPE_CHECKING:
@@ -66,14 +66,6 @@ JOURNEY_OUTCOMES: dict[Journey, tuple[SessionOutcome, ...]] = {
     Journey.LOOKUP: (SessionOutcome.LOOKUP, SessionOutcome.CANCELLED, SessionOutcome.TIMED_OUT),
 }
 SCAN_KINDS = ("qr", "mrz")
-
-
-def kiosk_version() -> str:
-    """The installed package's version (the source's when not installed)."""
-    try:
-        return metadata.version("motcua-kiosk")
-    except metadata.PackageNotFoundError:
-        return kiosk.__version__
 
 
 class KioskMetrics:
@@ -155,6 +147,16 @@ class KioskMetrics:
 
     def set_out_of_service(self, on: bool) -> None:
         self.out_of_service.set(1 if on else 0)
+
+    def follow(self, state: ServiceState) -> None:
+        """Keep the maintenance and out-of-service gauges on the kiosk's ``ServiceState``."""
+
+        def show(current: ServiceState) -> None:
+            self.set_maintenance(current.mode is ServiceMode.MAINTENANCE)
+            self.set_out_of_service(current.out_of_service)
+
+        show(state)
+        state.subscribe(show)
 
     # ------------------------------------------------------------------ what the flow reports
     def watch(

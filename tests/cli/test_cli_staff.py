@@ -264,3 +264,24 @@ def test_at_a_terminal_the_pin_is_read_with_getpass(monkeypatch: pytest.MonkeyPa
     assert read_new_pin(stdin) == PIN
     assert len(prompts) == 2 and stdin.lines == ["should not be read\n"]
     assert read_new_pin(FakeStdin(f"{PIN}\r\n{PIN}\r\n", tty=False)) == PIN
+
+
+def test_unlock_and_reopen_are_the_way_back_from_a_shell(tmp_path: Path) -> None:
+    from kiosk.staff.desk import Refusal, StaffDesk
+    from kiosk.staff.service_state import PRESET_MESSAGES, ServiceState
+
+    account = add(tmp_path)
+    desk = StaffDesk(tmp_path, kiosk_id="KIOSK-01")
+    for _ in range(3):
+        refused = desk.sign_in(account, "000000")
+    assert getattr(refused, "reason", None) is Refusal.WRONG_PIN and desk.wait_s() > 0
+    ServiceState(tmp_path).close(PRESET_MESSAGES["printer"])
+    done = kiosk(tmp_path, "staff", "unlock")
+    assert done.returncode == 0 and "takes PINs again" in done.stdout, done.stderr
+    assert desk.wait_s() == 0
+    done = kiosk(tmp_path, "staff", "reopen")
+    assert done.returncode == 0 and "back in service" in done.stdout, done.stderr
+    assert not ServiceState(tmp_path).out_of_service
+    actions = [(line["actor"], line["action"]) for line in audit_lines(tmp_path)]
+    assert (f"cli:{USER}", "staff.unlock") in actions
+    assert (f"cli:{USER}", "maintenance.back_in_service") in actions

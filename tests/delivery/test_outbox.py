@@ -58,6 +58,7 @@ KEY = bytes(range(32))
 NAME = "Nguyễn Thị Thu Hằng"
 ID_NUMBER = "001185012345"
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent  # the subprocesses import this module
 
 FORM = {
     "schema": {
@@ -668,7 +669,7 @@ def _crash_with_wal(tmp_path: Path, first: int, last: int) -> None:
     -shm stay."""
     script = (
         "import os, sys\n"
-        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}, {str(HERE)!r}]\n"
         "from pathlib import Path\n"
         "from test_outbox import open_outbox, make_dossier\n"
         f"tmp = Path({str(tmp_path)!r})\n"
@@ -803,7 +804,7 @@ def test_a_full_disk_during_put_leaves_nothing_half_written(
     limit = max(p.stat().st_size for p in tmp_path.glob("outbox.sqlite*")) + 64 * 1024
     script = (
         "import json, resource, signal, sys\n"
-        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}, {str(HERE)!r}]\n"
         "from pathlib import Path\n"
         "from test_outbox import open_outbox, make_dossier\n"
         f"tmp = Path({str(tmp_path)!r})\n"

@@ -13,7 +13,7 @@ prepare_kivy(offscreen=True)
 from kivy.clock import Clock  # noqa: E402
 
 from kiosk.app.launch import make_session  # noqa: E402
-from kiosk.app.services import build_services  # noqa: E402
+from kiosk.app.services import KioskParts  # noqa: E402
 from kiosk.flow.kiosk_flow import KioskFlow  # noqa: E402
 from kiosk.flow.runner import ThreadRunner  # noqa: E402
 from screens.pilot import Pilot  # noqa: E402
@@ -22,11 +22,13 @@ from screens.shell import KioskApp  # noqa: E402
 
 @contextmanager
 def running_kiosk(cfg: Any) -> Iterator[tuple[Pilot, KioskApp, KioskFlow]]:
-    """Start the kiosk shell on ``cfg``; yield (pilot, app, flow); tear everything down."""
-    services = build_services(cfg)
+    """Start the kiosk shell on ``cfg``, maintenance mode included; yield (pilot, app, flow);
+    tear everything down."""
+    parts = KioskParts(cfg)
+    services = parts.services()
     runner = ThreadRunner(post=lambda fn: Clock.schedule_once(lambda dt: fn()))
     flow = KioskFlow(make_session(cfg), services, runner)
-    app = KioskApp(flow, cfg.kiosk)
+    app = KioskApp(flow, cfg.kiosk, maintenance=parts.maintenance_mode(services))
     pilot = Pilot(app)
     try:
         yield pilot, app, flow

@@ -1,0 +1,137 @@
+"""Maintenance mode at the kiosk, by real touches: the hidden corner, the staff chooser and PIN
+pad, the device tests, closing the kiosk to citizens with a message, and the staff session that
+ends by itself. The citizen's data is gone before any staff screen shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.ui_harness import running_kiosk, screen_text
+
+import screens.shell as shell  # noqa: E402  (after the harness prepared Kivy)
+from kiosk.app.screenshots import read_rgb
+from kiosk.config.settings import load_config
+from kiosk.demo.staff import DEMO_STAFF, seed_demo_staff
+from kiosk.session.state import Step
+from kiosk.staff.audit import AuditLog
+from kiosk.staff.service_state import PRESET_MESSAGES, ServiceState
+from screens.layout_check import check_layout
+
+TECHNICIAN_PIN = DEMO_STAFF[0][2]
+
+
+@pytest.fixture
+def staff_config(kiosk_env: dict[str, str]) -> Any:
+    cfg = load_config(None, env={**kiosk_env, "KIOSK_STAFF_SESSION_TIMEOUT_S": "30"})
+    seed_demo_staff(Path(cfg.kiosk.data_dir))
+    return cfg
+
+
+@pytest.fixture(autouse=True)
+def quick_gesture(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shell, "STAFF_PRESS_S", 0.4)
+
+
+def hold_corner(pilot: Any, seconds: float) -> None:
+    root = pilot.root
+    pilot.hold(root.x + 40, root.top - 40, seconds)
+
+
+def type_pin(pilot: Any, pin: str) -> None:
+    keypad = pilot.widget("keypad")
+    for digit in pin:
+        pilot.tap(next(b for b in keypad.children if getattr(b, "text", "") == digit))
+
+
+def sign_in(pilot: Any, name: str, pin: str) -> None:
+    pilot.tap(pilot.find_text(name, startswith=True))
+    type_pin(pilot, pin)
+    pilot.tap("sign_in")
+
+
+def audit_actions(cfg: Any) -> list[str]:
+    log = AuditLog.in_data_dir(Path(cfg.kiosk.data_dir), kiosk_id=cfg.kiosk.id)
+    return [e.action for e in log.entries_since(0)]
+
+
+def test_the_corner_wipes_the_citizen_then_a_staff_member_signs_in(
+    staff_config: Any, tmp_path: Path
+) -> None:
+    with running_kiosk(staff_config) as (pilot, app, flow):
+        pilot.tap("start_dossier")
+        pilot.tap("accept")
+        digits = "0010900"
+        keypad = pilot.widget("keypad")
+        for digit in digits:
+            pilot.tap(next(b for b in keypad.children if getattr(b, "text", "") == digit))
+        identify = app.screens[Step.IDENTIFY]
+        assert identify.digits == digits
+        hold_corner(pilot, 0.1)  # a short touch on the agency's name does nothing
+        assert app.staff_view == "" and flow.session.step is Step.IDENTIFY
+        hold_corner(pilot, 0.8)
+        assert app.staff_view == "staff_sign_in"
+        assert flow.session.step is Step.WELCOME and flow.session.data.identity is None
+        assert identify.digits == ""
+        assert pilot.screen().name == "staff_sign_in"
+        assert digits not in screen_text(pilot)
+        assert not app.can_back and not app.can_cancel
+        sign_in(pilot, "Nguyễn Thị Lan", "111111")
+        assert pilot.screen().name == "staff_sign_in"
+        assert pilot.widget("message").text == "Mã PIN không đúng."
+        assert "111111" not in screen_text(pilot)
+        type_pin(pilot, TECHNICIAN_PIN)
+        assert pilot.widget("pin_dots").text == "•" * len(TECHNICIAN_PIN)
+        pilot.tap("sign_in")
+        assert pilot.screen().name == "maintenance" and app.staff_view == "maintenance"
+        assert "Nguyễn Thị Lan" in pilot.widget("staff_line").text
+        assert flow.services.service_state.maintenance_by == "NV001"
+        pilot.tap(pilot.find_text("In trang thử"))
+        pilot.wait_for(lambda: not pilot.screen().busy)
+        pilot.wait_for(lambda: "Đầu đọc thẻ: Hoạt động tốt" in screen_text(pilot))
+        assert "Thử thành công" in screen_text(pilot)
+        shot = pilot.screenshot(tmp_path / "devices.png")  # the page as drawn, checked
+        assert check_layout(app.root, read_rgb(shot), high_contrast=False) == []
+        pilot.tap("leave")
+        assert pilot.screen().name == "welcome"
+        assert flow.services.service_state.maintenance_by is None
+    assert audit_actions(staff_config) == [
+        "staff.pin_failed",
+        "staff.sign_in",
+        "maintenance.test_page",
+        "maintenance.test_page_done",
+        "staff.sign_out",
+    ]
+
+
+def test_closing_the_kiosk_shows_the_message_until_staff_reopen_it(staff_config: Any) -> None:
+    message = PRESET_MESSAGES["printer"]
+    with running_kiosk(staff_config) as (pilot, app, flow):
+        hold_corner(pilot, 0.8)
+        sign_in(pilot, "Nguyễn Thị Lan", TECHNICIAN_PIN)
+        pilot.tap("page_kiosk")
+        pilot.tap(pilot.find_text(message.vi))
+        assert flow.services.service_state.out_of_service
+        pilot.tap("leave")
+        assert pilot.screen().name == "out_of_service"
+        text = screen_text(pilot)
+        assert message.vi in text and message.en in text
+        assert "start_dossier" not in {w for w in pilot.screen().ids}
+        hold_corner(pilot, 0.8)  # the corner still opens maintenance on a closed kiosk
+        sign_in(pilot, "Nguyễn Thị Lan", TECHNICIAN_PIN)
+        pilot.tap("page_kiosk")
+        pilot.tap(pilot.find_text("Phục vụ trở lại"))
+        app.maintenance.session._last_activity -= 10_000  # left alone: the session ends itself
+        pilot.wait_for(lambda: app.staff_view == "", timeout=5)
+        assert pilot.screen().name == "welcome"
+        assert flow.services.service_state.maintenance_by is None
+    assert not ServiceState(Path(staff_config.kiosk.data_dir)).out_of_service
+    assert audit_actions(staff_config)[-1] == "staff.session_expired"
+
+
+def test_a_closed_kiosk_stays_closed_after_a_restart(staff_config: Any) -> None:
+    ServiceState(Path(staff_config.kiosk.data_dir)).close(PRESET_MESSAGES["network"])
+    with running_kiosk(staff_config) as (pilot, _app, _flow):
+        assert pilot.screen().name == "out_of_service"
+        assert PRESET_MESSAGES["network"].vi in screen_text(pilot)
