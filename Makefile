@@ -18,8 +18,10 @@ run: setup
 run-offscreen: setup
 	$(KIVY_ENV) SDL_VIDEODRIVER=offscreen $(VENV)/bin/kiosk run --offscreen
 
+# Two pytest-xdist workers, one per core, a test file each at a time; the screens' render runs
+# beside them (tests/conftest.py).
 test: setup
-	$(KIVY_ENV) SDL_VIDEODRIVER=offscreen OMP_THREAD_LIMIT=1 $(PY) -m pytest -q
+	$(KIVY_ENV) SDL_VIDEODRIVER=offscreen OMP_THREAD_LIMIT=1 $(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -217,7 +217,8 @@ class MaintenanceScreen(StaffScreen):
         def done(reports: Any) -> None:
             self._loading = False
             self._reports = reports
-            Clock.schedule_once(lambda dt: self.refresh())
+            if self.page == "devices":  # staff may have moved to another page meanwhile
+                Clock.schedule_once(lambda dt: self.refresh() if self.page == "devices" else None)
 
         def failed(exc: BaseException) -> None:
             self._loading = False
@@ -344,8 +345,22 @@ class MaintenanceScreen(StaffScreen):
                 close = KButton(text=text)
                 close.bind(on_release=lambda _b, m=preset: self._act(console.close_kiosk, m))
                 box.add_widget(close)
+        restart = KButton(text=self.t("Restart the kiosk software"))
+        restart.bind(on_release=lambda _b: self.restart())
+        box.add_widget(restart)
         for line in self.result_lines:
             box.add_widget(KLabel(text=line))
+
+    def restart(self) -> None:
+        """The kiosk stops and its service manager starts it again (audited first)."""
+        try:
+            self.console.actor.audit("maintenance.restart")
+        except Exception as exc:  # noqa: BLE001 - not on record: not done
+            log.error("restart not audited, not done: %s", exc)
+            self.result_lines = [self.t("Not done: {error}").format(error=exc)]
+            self.refresh()
+            return
+        self.app.restart()
 
     def _act(self, action: Any, *args: Any) -> None:
         """A quick action: run it, say how it went, show the page again."""

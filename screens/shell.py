@@ -213,6 +213,7 @@ class KioskApp(App):
         self.flow = flow
         self.settings = settings
         self.maintenance = maintenance  # kiosk.maintenance.mode.MaintenanceMode, or None
+        self.restart_requested = False
         self._staff_touched = 0.0
         self.title = "Ki-ốt Một cửa"
         self._defaults = (settings.language, settings.large_text, settings.high_contrast)
@@ -416,6 +417,12 @@ class KioskApp(App):
             screen.reset()
         self.apply_defaults()
         self._show_current()
+
+    def restart(self) -> None:
+        """Stop so that the service manager starts the kiosk again (``kiosk run`` then exits
+        with code 75); staff still signed in are signed out first."""
+        self.restart_requested = True
+        Clock.schedule_once(lambda dt: self.stop(), 0.5)
 
     def in_use(self) -> bool:
         """Someone is at the kiosk: a citizen's session is under way, or staff are signed in

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -33,7 +34,10 @@ MAX_CHANGED = 0.001
 
 
 def start_render(out: Path) -> subprocess.Popen[str]:
-    """Start rendering every screen in every mode into ``out`` (a process of its own)."""
+    """Start rendering every screen in every mode into ``out`` (a process of its own). The
+    process leaves ``render.json`` (the layout problems), ``render.log`` (its stderr) and, last,
+    ``render.exit`` (its exit code) in ``out``, so that another process (a pytest-xdist worker)
+    can wait for it too."""
     env = dict(os.environ)
     env.setdefault("KIVY_NO_ARGS", "1")
     env["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-render-")
@@ -41,27 +45,39 @@ def start_render(out: Path) -> subprocess.Popen[str]:
     kiosk = Path(sys.executable).with_name("kiosk")
     command = [str(kiosk), "screenshot", "--all", str(out), "--modes", "all"]
     command += ["--at", REFERENCE_AT, "--check", "--json"]
+    script = '"$@" > "$OUT/render.json" 2> "$OUT/render.log"; echo $? > "$OUT/render.exit.part"'
+    script += '; mv "$OUT/render.exit.part" "$OUT/render.exit"'
+    env["OUT"] = str(out)
     return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
+        ["bash", "-c", script, "render", *command], env=env, cwd=ROOT, text=True
     )
 
 
-def finish_render(process: subprocess.Popen[str]) -> dict[str, list[str]]:
-    """Wait for ``start_render``; returns the layout problems found per file."""
-    stdout, stderr = process.communicate()
-    if process.returncode not in (0, 1) or not stdout.strip():
-        raise RuntimeError(f"kiosk screenshot failed ({process.returncode}): {stderr}")
-    return json.loads(stdout)["problems"]
+def finish_render(out: Path, timeout_s: float = 900.0) -> dict[str, list[str]]:
+    """Wait for ``start_render`` into ``out`` (started by this process or another); returns the
+    layout problems found per file."""
+    done = out / "render.exit"
+    deadline = time.monotonic() + timeout_s
+    while not done.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the screens were not rendered within {timeout_s:.0f} s")
+        time.sleep(0.2)
+    code = int(done.read_text().strip() or "-1")
+    stdout = (out / "render.json").read_text(encoding="utf-8")
+    if code not in (0, 1) or not stdout.strip():
+        log = (out / "render.log").read_text(encoding="utf-8", errors="replace")
+        raise RuntimeError(f"kiosk screenshot failed ({code}): {log}")
+    problems: dict[str, list[str]] = json.loads(stdout)["problems"]
+    return problems
 
 
 def render(out: Path) -> dict[str, list[str]]:
     """Render every screen in every mode into ``out``; returns the layout problems per file."""
-    return finish_render(start_render(out))
+    process = start_render(out)
+    try:
+        return finish_render(out)
+    finally:
+        process.wait()
 
 
 def reduced(path: Path) -> np.ndarray:

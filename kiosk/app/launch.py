@@ -123,8 +123,8 @@ def run_kiosk(
         runner.shutdown()
         flow.session.wipe()
         services.close()
-    if remote_ui.restart_requested:
-        log.info("stopped for a restart the back office asked for (exit code %d)", EXIT_RESTART)
+    if app.restart_requested:
+        log.info("stopped for a restart staff asked for (exit code %d)", EXIT_RESTART)
         return EXIT_RESTART
     return 0
 

@@ -137,7 +137,6 @@ class KivyRemoteUi:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.restart_requested = False
 
     def _on_ui_thread(self, call: Callable[[], Any]) -> Any:
         from kivy.clock import Clock
@@ -173,7 +172,6 @@ class KivyRemoteUi:
             if self.app.in_use():
                 log.warning("restart dropped: someone started using the kiosk meanwhile")
                 return
-            self.restart_requested = True
-            self.app.stop()
+            self.app.restart()
 
         Clock.schedule_once(stop, 1.0)

@@ -87,7 +87,8 @@ def test_heartbeats_resume_after_the_back_office_was_away(
         # any other quarter second does, not the ~50 missed ones
         assert len([t for t in after if t < first + 0.25]) <= 6
         one_second = len([t for t in after if t < first + 1.0])
-        assert 5 <= one_second <= 1.0 / INTERVAL_S + 4
+        # beating again (a loaded machine may manage fewer than 20 a second), never a burst
+        assert 2 <= one_second <= 1.0 / INTERVAL_S + 4
         assert "answers again" in caplog.text
         assert resumed - down_at > 2.0
         assert agent.stats.consecutive_failures == 0

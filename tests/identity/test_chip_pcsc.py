@@ -2,7 +2,10 @@
 
 pcscd with Debian's vsmartcard-vpcd driver is installed by scripts/bootstrap.sh; this test starts
 pcscd itself when none is running (CI is root on a fresh machine), then runs
-``kiosk chip simulate`` and ``kiosk chip read`` as separate processes, as a tester would.
+``kiosk chip simulate`` and ``kiosk chip read`` as separate processes, as a tester would. The PC/SC
+reader's own tests against the daemon (without it, then through it) are here too: pcscd is one
+daemon for the machine, and ``make test``'s workers take a file each (``--dist loadfile``), so
+everything that starts, needs or must not see pcscd runs in this one file, in order.
 """
 
 from __future__ import annotations
@@ -18,17 +21,65 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from smartcard import scard
+
+from devices.card_reader.interface import ReaderUnavailable
+from devices.card_reader.pcsc import PcscCardReader, PcscServiceUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_PORT = 35963
+READER_MSGID = "The card reader is not connected. Please ask the staff for help."
 
 
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --- the PC/SC reader without pcscd (first: no test above starts it) ---------------------------
+
+
+def pcscd_reachable() -> bool:
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return False
+    scard.SCardReleaseContext(context)
+    return True
+
+
+def test_pcsc_reader_without_pcscd_reports_it() -> None:
+    if pcscd_reachable():  # first in this file: before the fixture below starts pcscd
+        pytest.skip("pcscd runs on this machine")
+    reader = PcscCardReader("")
+    health = reader.health()
+    assert (health.device, health.ok) == ("card reader", False)
+    assert health.detail.startswith("pcscd is not running")
+    for call in (reader.readers, reader.card_present, lambda: reader.wait_for_card(0.1)):
+        with pytest.raises(PcscServiceUnavailable) as caught:
+            call()
+        assert caught.value.user_message() == READER_MSGID
+
+
+@pytest.mark.timeout(30)
+def test_pcsc_reader_through_pcscd(pcscd: None) -> None:
+    everything = PcscCardReader("").readers()
+    assert all(isinstance(name, str) for name in everything)
+    missing = PcscCardReader("no such reader 7c1f")
+    assert missing.readers() == []
+    health = missing.health()
+    assert not health.ok and health.detail.startswith("no reader")
+    assert "no such reader 7c1f" in health.detail
+    with pytest.raises(ReaderUnavailable) as caught:
+        missing.wait_for_card(0.2)
+    assert not isinstance(caught.value, PcscServiceUnavailable)
+    assert caught.value.user_message() == READER_MSGID
+    if everything:
+        present = PcscCardReader(everything[0])
+        assert present.health().ok
+        assert isinstance(present.card_present(), bool)
 
 
 @pytest.fixture(scope="module")

@@ -87,9 +87,10 @@ def test_the_corner_wipes_the_citizen_then_a_staff_member_signs_in(
         assert pilot.screen().name == "maintenance" and app.staff_view == "maintenance"
         assert "Nguyễn Thị Lan" in pilot.widget("staff_line").text
         assert flow.services.service_state.maintenance_by == "NV001"
+        pilot.wait_for(lambda: "Đầu đọc thẻ: Hoạt động tốt" in screen_text(pilot))  # asked
         pilot.tap(pilot.find_text("In trang thử"))
         pilot.wait_for(lambda: not pilot.screen().busy)
-        pilot.wait_for(lambda: "Đầu đọc thẻ: Hoạt động tốt" in screen_text(pilot))
+        pilot.wait_for(lambda: "Đầu đọc thẻ: Hoạt động tốt" in screen_text(pilot))  # again
         assert "Thử thành công" in screen_text(pilot)
         shot = pilot.screenshot(tmp_path / "devices.png")  # the page as drawn, checked
         assert check_layout(app.root, read_rgb(shot), high_contrast=False) == []

@@ -1,6 +1,8 @@
-"""Render every screen in the background as soon as the run is collected, and run the rendered
-screens' tests last: the renders (about two minutes) take the second core while the rest of the
-suite runs on the first."""
+"""Render every screen in the background as soon as the run starts, and run the rendered
+screens' tests last: the renders (about two minutes) take a core while the rest of the suite
+runs. Under pytest-xdist (``make test``) the controller starts the render
+(tests/conftest.py) and the worker that runs these tests waits for its files; in a plain run
+it starts here, when these tests are collected."""
 
 from __future__ import annotations
 
@@ -22,14 +24,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     chosen = set(rendered)
     items[:] = [item for item in items if item not in chosen] + rendered
+    if getattr(config, "screens_render_dir", None) is not None:
+        return  # the xdist controller started it
+    if hasattr(config, "workerinput"):
+        return  # a worker without the controller's render: the fixture renders when needed
     out = Path(tempfile.mkdtemp(prefix="kiosk-rendered-screens-"))
     process = start_render(out)
-    config.screens_render = (out, process)  # type: ignore[attr-defined]
+    config.screens_render_dir = out  # type: ignore[attr-defined]
 
     def clean_up() -> None:
         if process.poll() is None:  # the run was stopped before the renders were read
             process.kill()
-            process.communicate()
+        process.wait()
         shutil.rmtree(out, ignore_errors=True)
 
     config.add_cleanup(clean_up)

@@ -48,14 +48,13 @@ NAMES = [
 def rendered(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, list[str]]]:
-    """The renders: started in the background when the run was collected (conftest.py), so that
-    they take the second core while the other tests run; or now."""
-    started = getattr(request.config, "screens_render", None)
-    if started is None:
+    """The renders: started in the background when the run began (conftest.py), so that they
+    take a core while the other tests run; or now."""
+    out = getattr(request.config, "screens_render_dir", None)
+    if out is None:
         out = tmp_path_factory.mktemp("screens")
-        started = (out, start_render(out))
-    out, process = started
-    return out, finish_render(process)
+        start_render(out)
+    return out, finish_render(out)
 
 
 def test_every_screen_and_mode_is_rendered(rendered: Any) -> None:
