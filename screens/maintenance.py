@@ -29,11 +29,12 @@ from kiosk.staff.desk import Refusal, SignInRefused
 from kiosk.staff.service_state import PRESET_MESSAGES
 from screens.base import KioskScreen
 from screens.documents import texture_of
-from screens.widgets import KButton, KLabel
+from screens.widgets import KButton, KLabel, discard_children
 
 log = logging.getLogger(__name__)
 
 PIN_MAX = 12
+ID_DIGITS = 12  # a CCCD's ID number: its last 6 digits are the chip's CAN
 DEVICE_MSGIDS = {
     "card_reader": "Card reader",
     "camera": "Camera",
@@ -75,12 +76,16 @@ class StaffScreen(KioskScreen):
 
 
 class StaffSignInScreen(StaffScreen):
-    """Choose your name, then type your own PIN."""
+    """Choose your name, then type your own PIN; or type your card's ID number and lay the
+    card on the reader (its chip authenticated: a staff card opens a locked PIN pad)."""
 
     chosen_id = StringProperty("")
     chosen_name = StringProperty("")
+    by_card = BooleanProperty(False)
     pin_length = NumericProperty(0)
+    shown_digits = StringProperty("")  # the ID number being typed (card sign-in), never a PIN
     message = StringProperty("")
+    reading = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,7 +93,7 @@ class StaffSignInScreen(StaffScreen):
 
     def refresh(self) -> None:
         box = self.ids.accounts
-        box.clear_widgets()
+        discard_children(box)
         accounts = self.mode.accounts() if self.mode is not None else []
         for account in accounts:
             role = self.t(ROLE_MSGIDS.get(account.role.value, account.role.value))
@@ -100,24 +105,60 @@ class StaffSignInScreen(StaffScreen):
 
     def choose(self, account_id: str, full_name: str) -> None:
         self.chosen_id, self.chosen_name = account_id, full_name
+        self.by_card = False
         self._clear_pin()
         self.message = ""
 
+    def choose_card(self) -> None:
+        self.choose("", "")
+        self.by_card = True
+
     def key(self, key: str) -> None:
+        limit = ID_DIGITS if self.by_card else PIN_MAX
         if key == "clear":
             self._clear_pin()
         elif key == "back":
             self._pin = self._pin[:-1]
-        elif key.isdigit() and len(self._pin) < PIN_MAX:
+        elif key.isdigit() and len(self._pin) < limit:
             self._pin += key
         self.pin_length = len(self._pin)
+        self.shown_digits = self._pin if self.by_card else ""
 
     def submit(self) -> None:
+        if self.by_card:
+            self._read_card()
+            return
         pin, self._pin = self._pin, ""
         self.pin_length = 0
         if not self.chosen_id or not pin:
             return
-        result = self.mode.sign_in(self.chosen_id, pin)
+        self._signed_in_or_refused(self.mode.sign_in(self.chosen_id, pin))
+
+    def _read_card(self) -> None:
+        """The staff member's card read on the worker; signed in back on this thread."""
+        digits = self._pin
+        if len(digits) != ID_DIGITS or self.reading:
+            self.message = self.t("Type the 12 digits of your ID number.")
+            return
+        self._clear_pin()
+        self.reading = True
+        self.message = self.t("Lay your card on the reader…")
+
+        def done(result: Any) -> None:
+            self.reading = False
+            if isinstance(result, SignInRefused):
+                self._signed_in_or_refused(result)
+            else:
+                self._signed_in_or_refused(self.mode.sign_in_with_card(result))
+
+        def failed(exc: BaseException) -> None:
+            self.reading = False
+            log.info("staff card not read: %s", exc)
+            self.message = self.t(getattr(exc, "msgid", "") or "The card could not be read.")
+
+        self.flow.runner.run(lambda: self.mode.read_staff_card(digits), done, failed)
+
+    def _signed_in_or_refused(self, result: Any) -> None:
         if isinstance(result, SignInRefused):
             self.message = self.t(REFUSAL_MSGIDS[result.reason]).format(n=result.wait_whole_s)
             if result.reason is Refusal.WRONG_PIN and result.wait_s > 0:
@@ -132,6 +173,7 @@ class StaffSignInScreen(StaffScreen):
     def _clear_pin(self) -> None:
         self._pin = ""
         self.pin_length = 0
+        self.shown_digits = ""
 
     def reset(self) -> None:
         self.choose("", "")
@@ -176,7 +218,7 @@ class MaintenanceScreen(StaffScreen):
         )
         self.closed = self.mode.state.out_of_service
         box = self.ids.content
-        box.clear_widgets()
+        discard_children(box)
         getattr(self, f"_show_{self.page}")(box, console)
 
     # ------------------------------------------------------------------ devices

@@ -13,6 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
 
 class KLabel(Label):
@@ -123,3 +124,16 @@ class StepBar(BoxLayout):
     current = NumericProperty(0)
     total = NumericProperty(0)
     label = StringProperty("")
+
+
+def discard_children(box: Widget) -> None:
+    """Remove ``box``'s children for good: first the handlers their .kv rules bound (to
+    ``app.colors``, ``app.lang``, …), which would otherwise outlive them and meet a dead widget
+    at the next change of colours ("weakly-referenced object no longer exists"). Only for
+    widgets that are never shown again: a row kept for later must keep its rules."""
+    from kivy.lang import Builder
+
+    for child in list(box.children):
+        for widget in child.walk(restrict=True):
+            Builder.unbind_widget(widget.uid)
+    box.clear_widgets()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.maintenance.console import MaintenanceConsole
 from kiosk.staff.accounts import StaffAccount
-from kiosk.staff.desk import SignInRefused, StaffDesk, StaffSession
+from kiosk.staff.desk import Refusal, SignInRefused, StaffDesk, StaffSession
 from kiosk.staff.errors import StaffFileError
 from kiosk.staff.service_state import ServiceState
 
@@ -81,6 +81,27 @@ class MaintenanceMode:
         if isinstance(result, SignInRefused):
             return result
         return self._start(result)
+
+    def read_staff_card(self, id_number: str, *, timeout_s: float = 15.0) -> str | SignInRefused:
+        """Read the staff member's own card (``id_number`` typed: its CAN opens PACE) and
+        return the chip's ID number once its signature chains to a trusted CSCA; a card the
+        kiosk cannot authenticate is refused as unknown. Chip errors (no card, wrong card,
+        expired, tampered) raise as for citizens. Runs on a worker; ``sign_in_with_card``
+        then signs in on the screen's thread."""
+        from kiosk.identity.model import Authenticity
+
+        outcome = self.services.chip.read(id_number, timeout_s=timeout_s)
+        identity = outcome.identity
+        try:
+            if identity.authenticity is not Authenticity.AUTHENTIC:
+                log.warning("staff card refused: passive authentication %s", outcome.passive)
+                self.desk.audit_log.append(
+                    "system", "staff.card_refused", {"passive": outcome.passive}
+                )
+                return SignInRefused(Refusal.UNKNOWN_CARD)
+            return str(identity.id_number)
+        finally:
+            identity.wipe()
 
     def _start(self, session: StaffSession) -> MaintenanceConsole:
         if self._session is not None:

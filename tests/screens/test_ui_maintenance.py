@@ -136,3 +136,49 @@ def test_a_closed_kiosk_stays_closed_after_a_restart(staff_config: Any) -> None:
     with running_kiosk(staff_config) as (pilot, _app, _flow):
         assert pilot.screen().name == "out_of_service"
         assert PRESET_MESSAGES["network"].vi in screen_text(pilot)
+
+
+def test_a_staff_card_signs_in_and_a_stranger_card_does_not(staff_config: Any) -> None:
+    """The simulated reader holds the demo card (001090012345): on no account first, then on
+    a third staff member's account. Its chip is read and authenticated each time."""
+    from kiosk.staff.accounts import AccountBook
+
+    card = "001090012345"
+    with running_kiosk(staff_config) as (pilot, app, flow):
+        hold_corner(pilot, 0.8)
+        pilot.tap("by_card")
+        type_pin(pilot, card)
+        assert pilot.widget("pin_dots").text == card  # an ID number, shown as typed
+        pilot.tap("sign_in")
+        pilot.wait_for(lambda: not pilot.screen().reading, timeout=20)
+        assert pilot.widget("message").text == "Thẻ này không thuộc tài khoản nhân viên nào."
+        assert app.staff_view == "staff_sign_in"
+        book = AccountBook.in_data_dir(Path(staff_config.kiosk.data_dir))
+        owner = book.add("Lê Thị Hoa", "technician", "562901", card_number=card)
+        type_pin(pilot, card)
+        pilot.tap("sign_in")
+        pilot.wait_for(lambda: app.staff_view == "maintenance", timeout=20)
+        assert flow.services.service_state.maintenance_by == owner.id
+        assert "Lê Thị Hoa" in pilot.widget("staff_line").text
+    log = AuditLog.in_data_dir(Path(staff_config.kiosk.data_dir), kiosk_id=staff_config.kiosk.id)
+    entries = [(e.actor, e.action, e.detail) for e in log.entries_since(0)]
+    assert ("system", "staff.card_refused", {}) in entries
+    assert (owner.id, "staff.sign_in", {"method": "card"}) in entries
+    assert card not in (Path(staff_config.kiosk.data_dir) / "audit.jsonl").read_text()
+
+
+def test_pages_drawn_again_leave_no_dead_bindings(staff_config: Any) -> None:
+    """Each refresh draws a page's widgets anew; the old ones' .kv handlers must go with them,
+    or the next change of colours meets a dead widget (this crashed a render in CI)."""
+    import gc
+
+    with running_kiosk(staff_config) as (pilot, app, _flow):
+        hold_corner(pilot, 0.8)
+        sign_in(pilot, "Nguyễn Thị Lan", TECHNICIAN_PIN)
+        screen = pilot.screen()
+        for page in ("kiosk", "queue", "outbox", "kiosk") * 3:
+            screen.show_page(page)
+        gc.collect()
+        app.set_contrast(True)  # every KButton's colour rule runs again
+        app.set_contrast(False)
+        pilot.pump(2)
