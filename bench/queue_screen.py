@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/queue.py would shadow the standard library's queue module (urllib3 needs it)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run from anywhere: the project's packages first
 
 from devices.printer.escpos import EscposReceiptPrinter  # noqa: E402
 from devices.simulated.escpos_printer import VirtualEscposPrinter  # noqa: E402

@@ -34,9 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project root instead of this folder, whose queue.py would shadow the standard library's
-# queue module that urllib3 (under the kiosk's HTTP client) imports.
-sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))  # run from anywhere: the project's packages first
 
 PROCEDURE = "2.001740"
 KIOSK = "KIOSK-01"

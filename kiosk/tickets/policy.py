@@ -1,7 +1,8 @@
 """The calling policy: which waiting ticket a counter calls next, and how long a new one waits.
 
 Pure functions over plain values (times are seconds on any clock), so the kiosk's ticket store
-(kiosk/tickets/store.py) and the working-day simulation (bench/queue.py) run the very same code.
+(kiosk/tickets/store.py) and the working-day simulation (bench/queue_policy.py) run the very same
+code.
 
 Modes
 -----

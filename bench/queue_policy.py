@@ -1,6 +1,6 @@
 """Benchmark: a working day at the one-stop-shop's counters under three calling policies.
 
-    python bench/queue.py [--counters 4] [--days 30] [--seed 1] [--arrivals-per-hour R]
+    python bench/queue_policy.py [--counters 4] [--days 30] [--seed 1] [--arrivals-per-hour R]
                           [--priority-share 0.15] [--service-mean 8] [--service-sigma 0.5]
                           [--target 15] [--json]
 
