@@ -36,6 +36,22 @@ POLL_S = 1 / 15
 MAX_OFFERS = 3  # papers on file offered for one document (the newest)
 
 
+def outline_points(image: Any, corners: Any, frame_size: tuple[int, int]) -> list[float]:
+    """A page's corners (frame pixels, y down) as points over ``image`` as it shows the frame
+    (fit inside, centred; y up); [] without corners."""
+    if not corners:
+        return []
+    shown_w, shown_h = image.norm_image_size
+    width, height = frame_size
+    x0 = image.center_x - shown_w / 2
+    y0 = image.center_y - shown_h / 2
+    sx, sy = shown_w / width, shown_h / height
+    points: list[float] = []
+    for x, y in corners:
+        points += [x0 + x * sx, y0 + (height - y) * sy]
+    return points
+
+
 def texture_of(frame: Any, texture: Any = None) -> Any:
     """A Kivy texture showing a BGR NumPy frame (reused when the size is unchanged)."""
     height, width = frame.shape[:2]
@@ -241,18 +257,7 @@ class DocumentsScreen(KioskScreen):
             with image.canvas.after:
                 Color(0.1, 0.85, 0.3, 1)
                 self._outline = Line(width=3, close=True)
-        if not self._corners:
-            self._outline.points = []
-            return
-        shown_w, shown_h = image.norm_image_size
-        width, height = self._frame_size
-        x0 = image.center_x - shown_w / 2
-        y0 = image.center_y - shown_h / 2
-        sx, sy = shown_w / width, shown_h / height
-        points: list[float] = []
-        for x, y in self._corners:
-            points += [x0 + x * sx, y0 + (height - y) * sy]
-        self._outline.points = points
+        self._outline.points = outline_points(image, self._corners, self._frame_size)
 
     def capture_now(self) -> None:
         """The citizen does not wait for the automatic capture."""

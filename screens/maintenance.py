@@ -28,7 +28,7 @@ from kiosk.maintenance.reports import CameraCheck, DeviceTest
 from kiosk.staff.desk import Refusal, SignInRefused
 from kiosk.staff.service_state import PRESET_MESSAGES
 from screens.base import KioskScreen
-from screens.documents import texture_of
+from screens.documents import outline_points, texture_of
 from screens.widgets import KButton, KLabel, discard_children
 
 log = logging.getLogger(__name__)
@@ -459,17 +459,7 @@ class CameraPreview(Image):
 
     def _draw(self, *_args: Any) -> None:
         check = self.check
-        if not check.corners:
-            self._outline.points = []
-            return
-        shown_w, shown_h = self.norm_image_size
-        x0 = self.center_x - shown_w / 2
-        y0 = self.center_y - shown_h / 2
-        sx, sy = shown_w / check.width, shown_h / check.height
-        points: list[float] = []
-        for x, y in check.corners:
-            points += [x0 + x * sx, y0 + (check.height - y) * sy]
-        self._outline.points = points
+        self._outline.points = outline_points(self, check.corners, (check.width, check.height))
 
 
 class StaffCard(KLabel):

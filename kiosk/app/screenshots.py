@@ -39,8 +39,9 @@ SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
 #: devices, outbox and queue pages render on demand only: they show loopback ports, timings and
 #: what the sender has delivered so far, which differ from run to run (tests/screens/
 #: test_ui_maintenance.py checks the devices page's layout instead).
-STAFF_SCREENS = ("staff_sign_in", "staff_pin", "maintenance", "maintenance_outbox",
-                 "maintenance_queue", "maintenance_kiosk", "out_of_service")  # fmt: skip
+STAFF_SCREENS = ("staff_sign_in", "staff_pin", "maintenance", "maintenance_camera",
+                 "maintenance_outbox", "maintenance_queue", "maintenance_kiosk",
+                 "out_of_service")  # fmt: skip
 
 
 EXTRA_SCREENS = {
@@ -227,7 +228,11 @@ def _show_staff_state(name: str, app: Any, pilot: Any) -> None:
     screen.submit()
     page = name.removeprefix("maintenance").removeprefix("_") or "devices"
     maintenance = app.staff_screens["maintenance"]
-    maintenance.show_page(page)
+    if page == "camera":  # the devices page after the camera test: the frame and its outline
+        maintenance.show_page("devices")
+        maintenance.test_camera()
+    else:
+        maintenance.show_page(page)
     if page == "devices":
         maintenance.test_printer()  # the inline runner: the result shows at once
     maintenance.tick()

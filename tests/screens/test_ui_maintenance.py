@@ -18,6 +18,7 @@ from kiosk.session.state import Step
 from kiosk.staff.audit import AuditLog
 from kiosk.staff.service_state import PRESET_MESSAGES, ServiceState
 from screens.layout_check import check_layout
+from screens.maintenance import CameraPreview
 
 TECHNICIAN_PIN = DEMO_STAFF[0][2]
 
@@ -94,6 +95,14 @@ def test_the_corner_wipes_the_citizen_then_a_staff_member_signs_in(
         assert "Thử thành công" in screen_text(pilot)
         shot = pilot.screenshot(tmp_path / "devices.png")  # the page as drawn, checked
         assert check_layout(app.root, read_rgb(shot), high_contrast=False) == []
+        pilot.tap(pilot.find_text("Thử camera"))
+        pilot.wait_for(lambda: not pilot.screen().busy)
+        assert "Độ nét" in screen_text(pilot) and "đủ nét" in screen_text(pilot)
+        preview = next(w for w in pilot.screen().walk() if isinstance(w, CameraPreview))
+        pilot.pump(3)
+        outline = preview._outline.points  # the page finder's four corners over the frame
+        assert len(outline) == 8
+        assert all(preview.x <= x <= preview.right for x in outline[0::2])
         pilot.tap("leave")
         assert pilot.screen().name == "welcome"
         assert flow.services.service_state.maintenance_by is None
@@ -102,6 +111,7 @@ def test_the_corner_wipes_the_citizen_then_a_staff_member_signs_in(
         "staff.sign_in",
         "maintenance.test_page",
         "maintenance.test_page_done",
+        "maintenance.camera_test",
         "staff.sign_out",
     ]
 
