@@ -26,10 +26,11 @@ from kivy.uix.image import Image
 
 from kiosk.maintenance.reports import CameraCheck, DeviceTest
 from kiosk.staff.desk import Refusal, SignInRefused
-from kiosk.staff.service_state import PRESET_MESSAGES
+from kiosk.staff.service_state import PRESET_MESSAGES, typed_message
+from screens import theme
 from screens.base import KioskScreen
 from screens.documents import outline_points, texture_of
-from screens.widgets import KButton, KLabel, discard_children
+from screens.widgets import KButton, KInput, KLabel, discard_children
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class MaintenanceScreen(StaffScreen):
     result_lines = ListProperty([])
     closed = BooleanProperty(False)
     busy = BooleanProperty(False)
+    typing = BooleanProperty(False)  # the kiosk page: a closing message being typed
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -195,6 +197,8 @@ class MaintenanceScreen(StaffScreen):
         self._result_ok = True
         self._reports: list[Any] | None = None  # the devices' last answers
         self._loading = False
+        self._message_input: KInput | None = None  # kept across redraws, with the keyboard
+        self._keyboard: Any = None
 
     @property
     def console(self) -> Any:
@@ -218,6 +222,9 @@ class MaintenanceScreen(StaffScreen):
         )
         self.closed = self.mode.state.out_of_service
         box = self.ids.content
+        for kept in (self._message_input, self._keyboard):  # built once: not discarded
+            if kept is not None and kept.parent is not None:
+                kept.parent.remove_widget(kept)
         discard_children(box)
         getattr(self, f"_show_{self.page}")(box, console)
 
@@ -380,6 +387,8 @@ class MaintenanceScreen(StaffScreen):
             reopen = KButton(text=self.t("Back in service"), kind="primary")
             reopen.bind(on_release=lambda _b: self._act(console.reopen_kiosk))
             box.add_widget(reopen)
+        elif self.typing:
+            self._show_typing(box)
         else:
             box.add_widget(KLabel(text=self.t("Close the kiosk to citizens with this message:")))
             for preset in PRESET_MESSAGES.values():
@@ -387,11 +396,61 @@ class MaintenanceScreen(StaffScreen):
                 close = KButton(text=text)
                 close.bind(on_release=lambda _b, m=preset: self._act(console.close_kiosk, m))
                 box.add_widget(close)
+            other = KButton(text=self.t("Type another message"))
+            other.bind(on_release=lambda _b: self.start_typing())
+            box.add_widget(other)
         restart = KButton(text=self.t("Restart the kiosk software"))
         restart.bind(on_release=lambda _b: self.restart())
         box.add_widget(restart)
         for line in self.result_lines:
             box.add_widget(KLabel(text=line))
+
+    def start_typing(self) -> None:
+        self.typing = True
+        self.result_lines = []
+        self.refresh()
+
+    def stop_typing(self) -> None:
+        self.typing = False
+        self.refresh()
+
+    def _show_typing(self, box: Any) -> None:
+        """A message of staff's own words (Vietnamese; the English line is the general one),
+        typed on the kiosk's keyboard."""
+        from screens.keyboard import VietnameseKeyboard
+
+        if self._message_input is None:
+            self._message_input = KInput(
+                multiline=False, keyboard_mode="managed", size_hint_y=None, height=96
+            )
+        if self._keyboard is None:
+            self._keyboard = VietnameseKeyboard(target=self._message_input)
+        box.add_widget(KLabel(text=self.t("The message citizens will read, in Vietnamese:")))
+        self._message_input.font_size = theme.ROLE_SIZES["body"] * self.app.font_scale
+        box.add_widget(self._message_input)
+        box.add_widget(self._keyboard)
+        close = KButton(text=self.t("Close the kiosk with this message"), kind="primary")
+        close.bind(on_release=lambda _b: self.close_with_typed())
+        box.add_widget(close)
+        back = KButton(text=self.t("Back to the list of messages"))
+        back.bind(on_release=lambda _b: self.stop_typing())
+        box.add_widget(back)
+        for line in self.result_lines:
+            box.add_widget(KLabel(text=line))
+        self._message_input.focus = True
+
+    def close_with_typed(self) -> None:
+        text = self._message_input.text if self._message_input is not None else ""
+        try:
+            message = typed_message(text)
+        except ValueError as exc:
+            self.result_lines = [self.t("Not done: {error}").format(error=exc)]
+            self.refresh()
+            return
+        self.typing = False
+        if self._message_input is not None:
+            self._message_input.text = ""
+        self._act(self.console.close_kiosk, message)
 
     def restart(self) -> None:
         """The kiosk stops and its service manager starts it again (audited first)."""
@@ -430,6 +489,9 @@ class MaintenanceScreen(StaffScreen):
         self.result_lines = []
         self._camera = None
         self._reports = None
+        self.typing = False
+        if self._message_input is not None:
+            self._message_input.text = ""
 
 
 class OutOfServiceScreen(StaffScreen):

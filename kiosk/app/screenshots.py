@@ -41,7 +41,7 @@ SCREENSHOT_SCREENS: tuple[str, ...] = tuple(s.value for s in Step) + (
 #: test_ui_maintenance.py checks the devices page's layout instead).
 STAFF_SCREENS = ("staff_sign_in", "staff_pin", "maintenance", "maintenance_camera",
                  "maintenance_outbox", "maintenance_queue", "maintenance_kiosk",
-                 "out_of_service")  # fmt: skip
+                 "maintenance_message", "out_of_service")  # fmt: skip
 
 
 EXTRA_SCREENS = {
@@ -231,6 +231,10 @@ def _show_staff_state(name: str, app: Any, pilot: Any) -> None:
     if page == "camera":  # the devices page after the camera test: the frame and its outline
         maintenance.show_page("devices")
         maintenance.test_camera()
+    elif page == "message":  # a closing message of staff's own words, on the keyboard
+        maintenance.show_page("kiosk")
+        maintenance.start_typing()
+        maintenance._message_input.text = "Tạm nghỉ trưa, mời Ông/Bà quay lại lúc 13:30"
     else:
         maintenance.show_page(page)
     if page == "devices":

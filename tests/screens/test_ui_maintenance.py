@@ -192,3 +192,32 @@ def test_pages_drawn_again_leave_no_dead_bindings(staff_config: Any) -> None:
         app.set_contrast(True)  # every KButton's colour rule runs again
         app.set_contrast(False)
         pilot.pump(2)
+
+
+def test_a_message_typed_on_the_kiosks_keyboard_closes_it(staff_config: Any) -> None:
+    """Staff type their own closing message with the keys (a tone key after each word)."""
+    with running_kiosk(staff_config) as (pilot, app, flow):
+        hold_corner(pilot, 0.8)
+        sign_in(pilot, "Nguyễn Thị Lan", TECHNICIAN_PIN)
+        pilot.tap("page_kiosk")
+        pilot.tap(pilot.find_text("Nhập thông báo khác"))
+        screen = pilot.screen()
+        keyboard = screen._keyboard
+        for word, tone in (("Tam", "NANG"), ("nghi", "HOI"), ("trua", "")):
+            if screen._message_input.text:
+                keyboard.key_for("space").trigger_action(duration=0)
+            for letter in word:
+                keys = keyboard.keys_showing(letter) or keyboard.keys_showing(letter.lower())
+                if letter.isupper():
+                    keyboard.key_for("shift").trigger_action(duration=0)
+                    keys = keyboard.keys_showing(letter)
+                keys[0].trigger_action(duration=0)
+            if tone:
+                keyboard.key_for("tone", tone).trigger_action(duration=0)
+        assert screen._message_input.text == "Tạm nghỉ trua"
+        pilot.tap(pilot.find_text("Tạm ngừng phục vụ với thông báo này"))
+        message = flow.services.service_state.message
+        assert message is not None and message.vi == "Tạm nghỉ trua" and message.preset == ""
+        pilot.tap("leave")
+        assert pilot.screen().name == "out_of_service"
+        assert "Tạm nghỉ trua" in screen_text(pilot)
