@@ -17,6 +17,7 @@ action audited); slow tests run on the flow's runner and come back on the Kivy t
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
@@ -399,6 +400,9 @@ class MaintenanceScreen(StaffScreen):
             other = KButton(text=self.t("Type another message"))
             other.bind(on_release=lambda _b: self.start_typing())
             box.add_widget(other)
+        export = KButton(text=self.t("Export the logs to a USB stick"))
+        export.bind(on_release=lambda _b: self._act(console.export_logs))
+        box.add_widget(export)
         restart = KButton(text=self.t("Restart the kiosk software"))
         restart.bind(on_release=lambda _b: self.restart())
         box.add_widget(restart)
@@ -469,11 +473,14 @@ class MaintenanceScreen(StaffScreen):
             outcome = action(*args)
         except Exception as exc:  # noqa: BLE001 - the technician reads why, the log has it
             log.error("maintenance action %s failed: %s", getattr(action, "__name__", action), exc)
-            self.result_lines = [self.t("Not done: {error}").format(error=exc)]
+            said = self.t(exc.msgid) if getattr(exc, "msgid", "") else str(exc)
+            self.result_lines = [self.t("Not done: {error}").format(error=said)]
         else:
             self.result_lines = [self.t("Done.")]
             if isinstance(outcome, int) and action.__name__ == "reload_catalog":
                 self.result_lines = [self.t("{n} procedures loaded.").format(n=outcome)]
+            if isinstance(outcome, Path):
+                self.result_lines = [self.t("Written to {path}").format(path=outcome)]
         self.refresh()
 
     def leave(self) -> None:

@@ -18,6 +18,7 @@ from kiosk.app.services import KioskParts
 from kiosk.config.settings import KioskConfig
 from kiosk.flow.kiosk_flow import KioskFlow
 from kiosk.flow.runner import Runner, ThreadRunner
+from kiosk.infra.log_ring import install_log_ring
 from kiosk.session.state import Session
 from kiosk.telemetry.metrics import KioskMetrics
 
@@ -79,7 +80,8 @@ def run_kiosk(
     flow, _metrics = build_kiosk(cfg, runner, parts=parts)
     services = flow.services
     try:
-        maintenance = parts.maintenance_mode(services)
+        ring = install_log_ring()  # the recent log, masked, for staff to export
+        maintenance = parts.maintenance_mode(services, ring.lines)
         app = KioskApp(flow, cfg.kiosk, maintenance=maintenance)
         remote_ui = KivyRemoteUi(app)
         console = remote_console(

@@ -332,8 +332,11 @@ class KioskParts:
         log.info("catalog reloaded: %d procedures", len(catalog))
         return catalog
 
-    def maintenance_mode(self, services: Services) -> MaintenanceMode:
-        """Maintenance mode over ``services`` (built by ``services()``)."""
+    def maintenance_mode(
+        self, services: Services, log_lines: Callable[[], list[str]] | None = None
+    ) -> MaintenanceMode:
+        """Maintenance mode over ``services`` (built by ``services()``); ``log_lines`` gives
+        the recent log for staff to export."""
         from kiosk.maintenance.mode import MaintenanceMode
 
         return MaintenanceMode(
@@ -341,6 +344,7 @@ class KioskParts:
             services.service_state,
             services,
             reload_catalog=lambda: self.reload_catalog(services),
+            log_lines=log_lines,
         )
 
     def fleet_agent(

@@ -25,6 +25,7 @@ from kiosk.config.settings import (
     load_config,
 )
 from kiosk.errors import KioskError
+from kiosk.infra.log_ring import LOG_FORMAT  # one format: stderr and the staff's export
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -34,7 +35,6 @@ log = logging.getLogger("kiosk.cli.main")
 
 #: The product's own loggers: ``kiosk run`` and ``kiosk screenshot`` show their INFO lines.
 OWN_LOGGERS = ("kiosk", "devices", "backoffice")
-LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
 
 def _print(args: argparse.Namespace, payload: Any, text: str) -> None:

@@ -10,6 +10,8 @@ member who did it (or the remote command that asked).
                     service with a message and back; each action audited
     reports.py      the plain records the console returns (``DeviceReport``, ``DeviceTest``
                     of ``StepTiming``s, ``CameraCheck``, ``OutboxView``, ``QueueView``)
+    export.py       the logs onto a USB stick: the masked recent log, the audit log, the
+                    status, each file whole and synced
     mode.py         ``MaintenanceMode``: sign in (PIN or staff card), the session's time-out,
                     leave; puts the kiosk's ``ServiceState`` in and out of maintenance
 """

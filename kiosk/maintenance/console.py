@@ -7,6 +7,7 @@
     console.check_camera()               # CameraCheck: sharpness, page outline, frame
     console.outbox()                     # OutboxView;  send_now(), send_again(reference)
     console.queue()                      # QueueView
+    console.export_logs()                # masked log, audit log, status onto a USB stick
     console.reload_catalog()             # the procedures read and checked again
     console.close_kiosk(message) / console.reopen_kiosk()
 
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.delivery.outbox.store import EntryState
@@ -50,6 +52,12 @@ log = logging.getLogger(__name__)
 
 DEVICE_NAMES = ("card_reader", "camera", "printer", "backoffice")
 CAMERA_FRAMES = 3  # the last of a few frames: the camera's exposure settles on the first
+
+
+class NoUsbStick(KioskError):
+    """Logs to export, but no stick to take them."""
+
+    msgid = "No USB stick found: plug one into the kiosk and try again."
 
 
 class Actor(Protocol):
@@ -81,12 +89,16 @@ class MaintenanceConsole:
         *,
         actor: Actor,
         reload_catalog: Callable[[], Any] | None = None,
+        log_lines: Callable[[], list[str]] | None = None,
+        audit_path: Path | None = None,
         clock: Callable[[], datetime] = now_vietnam,
     ) -> None:
         self.services = services
         self.state = state
         self.actor = actor
         self._reload_catalog = reload_catalog
+        self._log_lines = log_lines
+        self._audit_path = audit_path
         self._clock = clock
 
     # ------------------------------------------------------------------ devices
@@ -249,6 +261,31 @@ class MaintenanceConsole:
         count = len(catalog.procedures())
         self.actor.audit("maintenance.reload_catalog_done", procedures=count)
         return count
+
+    def export_logs(self, target: Path | None = None) -> Path:
+        """The recent log (masked), the audit log and the kiosk's status into a new folder on
+        ``target`` (default: the USB stick plugged in). ``KioskError`` when there is none."""
+        from kiosk.maintenance.export import export_logs, usb_folder
+
+        folder = target if target is not None else usb_folder()
+        if folder is None:
+            raise NoUsbStick("no USB stick is plugged in (or it is not writable)")
+        self.actor.audit("maintenance.export_logs")
+        outbox = self.services.outbox.status()
+        status = {
+            "kiosk": self.services.config.kiosk.id,
+            "mode": self.state.summary(),
+            "devices": [r.__dict__ for r in self.devices()],
+            "outbox": {"pending": outbox.pending, "parked": outbox.parked},
+        }
+        return export_logs(
+            folder,
+            kiosk_id=self.services.config.kiosk.id,
+            log_lines=self._log_lines() if self._log_lines is not None else [],
+            audit_path=self._audit_path or Path("/nonexistent"),
+            status=status,
+            now=self._clock(),
+        )
 
     def close_kiosk(self, message: ServiceMessage) -> None:
         """Out of service: citizens see ``message`` until staff reopen the kiosk."""

@@ -41,11 +41,13 @@ class MaintenanceMode:
         services: Services,
         *,
         reload_catalog: Callable[[], Any] | None = None,
+        log_lines: Callable[[], list[str]] | None = None,
     ) -> None:
         self.desk = desk
         self.state = state
         self.services = services
         self._reload_catalog = reload_catalog
+        self._log_lines = log_lines
         self._session: StaffSession | None = None
         self._console: MaintenanceConsole | None = None
 
@@ -108,7 +110,12 @@ class MaintenanceMode:
             self._session.end("replaced")
         self._session = session
         self._console = MaintenanceConsole(
-            self.services, self.state, actor=session, reload_catalog=self._reload_catalog
+            self.services,
+            self.state,
+            actor=session,
+            reload_catalog=self._reload_catalog,
+            log_lines=self._log_lines,
+            audit_path=self.desk.audit_log.path,
         )
         self.state.enter_maintenance(session.account_id)
         log.info("maintenance mode: %s signed in (%s)", session.account_id, session.method)

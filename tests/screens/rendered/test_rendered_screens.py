@@ -36,6 +36,9 @@ from update_references import (  # noqa: E402
 )
 
 DIFF_DIR = ROOT / "out" / "reference-diffs"
+# The first of these tests waits for the render (minutes on a busy machine: it runs beside both
+# workers); finish_render has its own limit, the per-test 120 s is not the one that applies.
+pytestmark = pytest.mark.timeout(900)
 NAMES = [
     f"{screen}-{lang}{MODES[mode][0]}.png"
     for mode in MODES
