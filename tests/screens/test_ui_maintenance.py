@@ -143,9 +143,14 @@ def test_closing_the_kiosk_shows_the_message_until_staff_reopen_it(staff_config:
 
 def test_a_closed_kiosk_stays_closed_after_a_restart(staff_config: Any) -> None:
     ServiceState(Path(staff_config.kiosk.data_dir)).close(PRESET_MESSAGES["network"])
-    with running_kiosk(staff_config) as (pilot, _app, _flow):
+    with running_kiosk(staff_config) as (pilot, app, _flow):
         assert pilot.screen().name == "out_of_service"
         assert PRESET_MESSAGES["network"].vi in screen_text(pilot)
+        assert not app.in_use()  # the back office may ask for a screenshot of it
+        png = app.screenshot_png()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+        hold_corner(pilot, 0.8)
+        assert app.in_use()  # staff at the sign-in: no screenshot, no remote restart
 
 
 def test_a_staff_card_signs_in_and_a_stranger_card_does_not(staff_config: Any) -> None:
