@@ -456,8 +456,10 @@ class KioskApp(App):
             self._check_staff()
             return
         state = self.flow.session.tick()
-        self.idle_seconds = int(self.flow.session.seconds_left() + 0.999)
-        self.idle_warning = state is IdleState.WARNING
+        warning = state is IdleState.WARNING
+        if warning:  # the count is shown only in the warning: a hidden label is not redrawn
+            self.idle_seconds = int(self.flow.session.seconds_left() + 0.999)
+        self.idle_warning = warning
 
     def on_stop(self) -> None:
         if self._idle_event is not None:
