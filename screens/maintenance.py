@@ -188,7 +188,6 @@ class MaintenanceScreen(StaffScreen):
     staff_line = StringProperty("")
     seconds_left = NumericProperty(0)
     result_lines = ListProperty([])
-    closed = BooleanProperty(False)
     busy = BooleanProperty(False)
     typing = BooleanProperty(False)  # the kiosk page: a closing message being typed
 
@@ -221,7 +220,6 @@ class MaintenanceScreen(StaffScreen):
         self.staff_line = self.t("Signed in: {name} ({role})").format(
             name=session.full_name, role=role
         )
-        self.closed = self.mode.state.out_of_service
         box = self.ids.content
         for kept in (self._message_input, self._keyboard):  # built once: not discarded
             if kept is not None and kept.parent is not None:

@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEVICE_NAMES = ("card_reader", "camera", "printer", "backoffice")
 CAMERA_FRAMES = 3  # the last of a few frames: the camera's exposure settles on the first
 
 
@@ -103,16 +102,28 @@ class MaintenanceConsole:
 
     # ------------------------------------------------------------------ devices
     def devices(self) -> list[DeviceReport]:
-        """Each device's health, what it is, and the printer's paper."""
-        s = self.services
-        parts = (s.card_reader, s.camera, s.printer, s.backoffice)
-        reports = []
-        for name, part, health in zip(DEVICE_NAMES, parts, s.health(), strict=True):
-            paper = None
-            if name == "printer":
-                paper = _printer_paper(part)
-            reports.append(DeviceReport(name, health.ok, _driver(part), health.detail, paper))
-        return reports
+        """Each device's health, what it is, and the printer's paper: read as the heartbeat
+        and the metrics read them (kiosk/fleet/readings.py)."""
+        from kiosk.fleet.readings import read_devices
+
+        return [
+            DeviceReport(
+                reading.name,
+                reading.up,
+                _driver(getattr(self.services, reading.name)),
+                reading.detail,
+                self._paper() if reading.name == "printer" else None,
+            )
+            for reading in read_devices(self.services)
+        ]
+
+    def _paper(self) -> str:
+        from kiosk.fleet.readings import read_paper
+
+        try:
+            return read_paper(self.services)
+        except Exception:  # noqa: BLE001 - a report never fails for a silent printer
+            return "unknown"
 
     def print_test_page(self, lang: str = "vi") -> DeviceTest:
         """Print the test page (every text size, Vietnamese letters, a QR) and ask the printer
@@ -295,13 +306,6 @@ class MaintenanceConsole:
     def reopen_kiosk(self) -> None:
         self.actor.audit("maintenance.back_in_service")
         self.state.reopen()
-
-
-def _printer_paper(printer: Any) -> str:
-    try:
-        return str(printer.status().paper)
-    except Exception:  # noqa: BLE001 - a report never fails for a silent printer
-        return "unknown"
 
 
 def _driver(part: Any) -> str:
